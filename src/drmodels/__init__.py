@@ -1,0 +1,1 @@
+"""drmodels: a self-hostable store for AWS DeepRacer models."""

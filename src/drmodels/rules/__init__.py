@@ -1,0 +1,1 @@
+"""Pure rules: what the spec says a model is. No I/O here."""

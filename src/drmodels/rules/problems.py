@@ -1,0 +1,144 @@
+"""The error catalogue of the spec and the Problem every rule reports.
+
+Codes, short titles and actions are the spec's words, unchanged; the explanation and the fix
+of a Problem are ours, written for the model at hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    SERVICE_ERROR = "SERVICE_ERROR"
+    SRC_BUCKET_DOES_NOT_EXIST = "SRC_BUCKET_DOES_NOT_EXIST"
+    ACCESS_DENIED_TO_BUCKET = "ACCESS_DENIED_TO_BUCKET"
+    COACH_CHECKPOINT_DOES_NOT_EXIST = "COACH_CHECKPOINT_DOES_NOT_EXIST"
+    MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED = "MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED"
+    CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED = "CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED"
+    JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED = "JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED"
+    FILE_DOES_NOT_EXIST = "FILE_DOES_NOT_EXIST"
+    S3_COPY_ERROR = "S3_COPY_ERROR"
+    CHECKPOINT_FILES_DOES_NOT_EXIST = "CHECKPOINT_FILES_DOES_NOT_EXIST"
+    MODEL_VALIDATION_SERVICE_ERROR = "MODEL_VALIDATION_SERVICE_ERROR"
+    ACCOUNT_RESOURCE_DOES_NOT_EXIST = "ACCOUNT_RESOURCE_DOES_NOT_EXIST"
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    title: str
+    action: str
+    spec_text: str
+
+
+CATALOGUE: dict[Code, CatalogueEntry] = {
+    Code.SERVICE_ERROR: CatalogueEntry(
+        "Model copy error",
+        "Retry update",
+        "We couldn't copy your model despite making several attempts.",
+    ),
+    Code.SRC_BUCKET_DOES_NOT_EXIST: CatalogueEntry(
+        "Bucket doesn't exist",
+        "Import model manually",
+        "The S3 bucket where this model was stored has been deleted.",
+    ),
+    Code.ACCESS_DENIED_TO_BUCKET: CatalogueEntry(
+        "Can't access bucket",
+        "Restore bucket permissions",
+        "The permissions for the S3 bucket where this model is stored have changed.",
+    ),
+    Code.COACH_CHECKPOINT_DOES_NOT_EXIST: CatalogueEntry(
+        "Coach file doesn't exist",
+        "Import model manually",
+        "The coach checkpoint metadata has been deleted from the S3 bucket.",
+    ),
+    Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED: CatalogueEntry(
+        "Model file too large",
+        "Import model manually",
+        "Your model file exceeds the file size limit that the service can create.",
+    ),
+    Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED: CatalogueEntry(
+        "Checkpoint file too large",
+        "Import model manually",
+        "Your checkpoint file exceeds the file size limit that the service can create.",
+    ),
+    Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED: CatalogueEntry(
+        "Metadata file too large",
+        "Import model manually",
+        "Your YAML file exceeds the file size limit that the service can create.",
+    ),
+    Code.FILE_DOES_NOT_EXIST: CatalogueEntry(
+        "File doesn't exist",
+        "Import model manually",
+        "A file of the model has been deleted from the S3 bucket.",
+    ),
+    Code.S3_COPY_ERROR: CatalogueEntry(
+        "Model copy error",
+        "Retry update",
+        "We couldn't copy your model despite making several attempts.",
+    ),
+    Code.CHECKPOINT_FILES_DOES_NOT_EXIST: CatalogueEntry(
+        "Checkpoint doesn't exist",
+        "Import model manually",
+        "The checkpoint file has been deleted from the S3 bucket.",
+    ),
+    Code.MODEL_VALIDATION_SERVICE_ERROR: CatalogueEntry(
+        "Invalid model",
+        "Import model manually",
+        "We can't validate your model because it's been edited.",
+    ),
+    Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST: CatalogueEntry(
+        "Missing or incorrect permissions",
+        "Reset permissions",
+        "The permissions that were available with AWS DeepRacer when you trained it have been removed.",
+    ),
+}
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a model: where, what was expected and found, and what to do."""
+
+    code: Code
+    path: str
+    explanation: str
+    fix: str
+    severity: Severity = Severity.ERROR
+    auto_fix: bool = False
+
+    @property
+    def title(self) -> str:
+        return CATALOGUE[self.code].title
+
+    @property
+    def action(self) -> str:
+        return CATALOGUE[self.code].action
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "path": self.path,
+            "title": self.title,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "auto_fix": self.auto_fix,
+        }
+
+
+def error(code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False) -> Problem:
+    return Problem(code, path, explanation, fix, Severity.ERROR, auto_fix)
+
+
+def warning(code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False) -> Problem:
+    return Problem(code, path, explanation, fix, Severity.WARNING, auto_fix)

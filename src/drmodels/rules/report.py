@@ -1,0 +1,51 @@
+"""What an inspection produces: every problem found, and the copy plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drmodels.rules.problems import Problem
+from drmodels.storage.base import ObjectInfo
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The objects an import copies, and whether it builds the car archive from a frozen graph."""
+
+    checkpoints: tuple[str, ...] = ()
+    objects: tuple[ObjectInfo, ...] = ()
+    build_car_archive: bool = False
+    car_archive_graph: str | None = None
+    """Key of the model_<iteration>.pb the car archive is built from, when build_car_archive."""
+    model_metadata: str | None = None
+    """Key of the model_metadata.json the model is described by."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "checkpoints": list(self.checkpoints),
+            "objects": [{"key": o.key, "size": o.size} for o in self.objects],
+            "build_car_archive": self.build_car_archive,
+        }
+
+
+@dataclass
+class Report:
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+    plan: Plan = field(default_factory=Plan)
+
+    @property
+    def importable(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "importable": self.importable,
+            "problems": [p.as_dict() for p in self.problems],
+            "plan": self.plan.as_dict(),
+        }

@@ -1,0 +1,50 @@
+"""The storage port: what the service needs from a model source or from our store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from drmodels.rules.problems import Code
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object under a prefix root; `key` is relative to that root, '/'-separated."""
+
+    key: str
+    size: int
+    etag: str | None = None
+
+
+class SourceError(Exception):
+    """A source that cannot be reached or read, mapped to the spec's code."""
+
+    def __init__(self, code: Code, message: str, fix: str, path: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+        self.path = path
+
+
+class Source(Protocol):
+    """A prefix root holding one model: a local folder, a .tar.gz of one, or an S3 prefix."""
+
+    @property
+    def location(self) -> str:
+        """How the user named it (path or s3:// URL), for messages."""
+        ...
+
+    def list(self) -> Iterator[ObjectInfo]:
+        """Every object under the root, in one paginated listing."""
+        ...
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        """The whole object; raises SourceError if it is larger than max_bytes."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A stream of the object, for large files read once (deep checks, copies)."""
+        ...
