@@ -1,0 +1,15 @@
+"""The `drmodels` command: one Typer app, each command group in its own module under commands/."""
+
+from __future__ import annotations
+
+import typer
+
+from drmodels.commands import register_all
+
+app = typer.Typer(
+    name="drmodels",
+    help="Inspect, repair, import and keep AWS DeepRacer models.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+register_all(app)
