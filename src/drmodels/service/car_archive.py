@@ -1,0 +1,62 @@
+"""Build the car's model.tar.gz (agent/model.pb + model_metadata.json), byte-for-byte reproducible."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import tarfile
+from typing import BinaryIO
+
+GRAPH_MEMBER = "agent/model.pb"
+METADATA_MEMBER = "model_metadata.json"
+
+
+def _member(name: str, size: int, mode: int = 0o644, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = mode
+    info.type = kind
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def build_car_archive(graph: BinaryIO, graph_size: int, metadata_json: bytes, out: BinaryIO) -> None:
+    """Write the archive the car loads: fixed member order, zero times and owners, gzip mtime 0.
+
+    The graph is streamed, so memory does not grow with its size.
+    """
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        tar.addfile(_member("agent", 0, 0o755, tarfile.DIRTYPE))
+        tar.addfile(_member(GRAPH_MEMBER, graph_size), _Exactly(graph, graph_size))
+        tar.addfile(_member(METADATA_MEMBER, len(metadata_json)), io.BytesIO(metadata_json))
+
+
+class _Exactly(io.RawIOBase):
+    """A reader that yields exactly `size` bytes of `inner`, failing if it is shorter."""
+
+    def __init__(self, inner: BinaryIO, size: int) -> None:
+        self._inner = inner
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        chunk = self._inner.read(min(len(buffer), self._left))
+        if not chunk:
+            raise OSError(f"frozen graph ended {self._left} bytes early")
+        buffer[: len(chunk)] = chunk
+        self._left -= len(chunk)
+        return len(chunk)
+
+
+def copy_stream(src: BinaryIO, dst: BinaryIO) -> None:
+    shutil.copyfileobj(src, dst, 1024 * 1024)
