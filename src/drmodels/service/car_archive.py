@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import shutil
 import tarfile
 from typing import BinaryIO
 
@@ -56,7 +55,3 @@ class _Exactly(io.RawIOBase):
         buffer[: len(chunk)] = chunk
         self._left -= len(chunk)
         return len(chunk)
-
-
-def copy_stream(src: BinaryIO, dst: BinaryIO) -> None:
-    shutil.copyfileobj(src, dst, 1024 * 1024)
