@@ -1,0 +1,187 @@
+"""A model source at s3://bucket/prefix: one paginated listing, ranged reads, streamed opens."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drmodels.rules.limits import human_size
+from drmodels.rules.problems import Code
+from drmodels.storage.base import ObjectInfo, SourceError
+from drmodels.storage.s3client import make_s3_client, source_error
+
+# Characters AWS and botocore accept in bucket names (legacy us-east-1 names included).
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
+_CONTENT_RANGE_TOTAL = re.compile(r"/(\d+)\s*$")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of s3://bucket/prefix; prefix without leading '/', one trailing '/' or ''."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() != "s3":
+        raise SourceError(Code.FILE_DOES_NOT_EXIST, f"{url!r} is not an S3 URL.",
+                          "Write the model's location as s3://BUCKET/PREFIX.")
+    bucket, _, prefix = rest.partition("/")
+    if not _BUCKET.match(bucket):
+        raise SourceError(
+            Code.SRC_BUCKET_DOES_NOT_EXIST,
+            f"{url!r} does not name a valid bucket ({bucket!r}).",
+            "Write the location as s3://BUCKET/PREFIX, where BUCKET is an existing bucket's name "
+            "(3-63 characters: lower-case letters, digits, dots and hyphens).",
+        )
+    prefix = prefix.lstrip("/").rstrip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+class S3Source:
+    """The objects under s3://bucket/prefix/, read with the default AWS credentials or a role's."""
+
+    def __init__(self, url: str, bucket: str, prefix: str, client: Any, role_arn: str | None,
+                 requests: Counter[str]) -> None:
+        self._url = url
+        self.bucket = bucket
+        self.prefix = prefix
+        self.role_arn = role_arn
+        self.requests = requests
+        """Requests sent, by operation name (ListObjectsV2, GetObject, HeadObject, AssumeRole)."""
+        self._client = client
+
+    @classmethod
+    def from_url(cls, url: str, role_arn: str | None = None) -> S3Source:
+        """Parse the URL and build the client; with `role_arn`, AssumeRole happens here."""
+        bucket, prefix = parse_s3_url(url)
+        requests: Counter[str] = Counter()
+        client = make_s3_client(role_arn=role_arn, counter=requests)
+        return cls(url, bucket, prefix, client, role_arn, requests)
+
+    @property
+    def location(self) -> str:
+        return self._url
+
+    def _error(self, exc: Exception, key: str | None, action: str) -> SourceError:
+        path = "" if key is None else key[len(self.prefix):]
+        return source_error(exc, self.bucket, key, action=action, role_arn=self.role_arn, path=path)
+
+    def list(self) -> Iterator[ObjectInfo]:
+        """Every object under the prefix (one paginated ListObjectsV2), folder markers skipped."""
+        found = False
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix)
+            for page in pages:
+                for obj in page.get("Contents", ()):
+                    key: str = obj["Key"]
+                    size = int(obj.get("Size", 0))
+                    found = True
+                    if key.endswith("/") and size == 0:
+                        continue
+                    etag = obj.get("ETag")
+                    yield ObjectInfo(key[len(self.prefix):], size, etag.strip('"') if etag else None)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, None, "s3:ListBucket") from None
+        if not found and self.prefix:
+            self._refuse_if_file()
+
+    def _refuse_if_file(self) -> None:
+        """An empty listing: if the prefix names an object, the user gave a file, not a folder."""
+        key = self.prefix.rstrip("/")
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return  # absent, or not allowed to look: the empty listing stands
+        except BotoCoreError as exc:
+            raise self._error(exc, key, "s3:GetObject") from None
+        parent = key.rpartition("/")[0]
+        if parent.rpartition("/")[2] in {"model", "ip"}:
+            parent = parent.rpartition("/")[0]
+        suggestion = f"s3://{self.bucket}/{parent}" if parent else f"s3://{self.bucket}"
+        raise SourceError(
+            Code.FILE_DOES_NOT_EXIST,
+            f"s3://{self.bucket}/{key} is a file, not a folder: the location must be the folder (prefix) "
+            f"of the model.",
+            f"Pass the folder that holds model/ and ip/ (perhaps {suggestion}), not a file inside it.",
+        )
+
+    def _full_key(self, key: str) -> str:
+        return self.prefix + key
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        """The whole object; never transfers more than max_bytes + 1 bytes (one ranged GET)."""
+        full = self._full_key(key)
+        try:
+            try:
+                resp = self._client.get_object(Bucket=self.bucket, Key=full, Range=f"bytes=0-{max_bytes}")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                    raise
+                # An empty object has no byte 0: AWS answers 416. Fetch it whole (it is empty).
+                resp = self._client.get_object(Bucket=self.bucket, Key=full)
+            total = _total_size(resp)
+            body = resp["Body"]
+            try:
+                if total > max_bytes:
+                    raise self._too_large(key, total, max_bytes)
+                data: bytes = body.read(max_bytes + 1)
+            finally:
+                body.close()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, full, "s3:GetObject") from None
+        if len(data) > max_bytes:
+            raise self._too_large(key, len(data), max_bytes)
+        return data
+
+    def _too_large(self, key: str, size: int, max_bytes: int) -> SourceError:
+        return SourceError(
+            Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+            f"s3://{self.bucket}/{self._full_key(key)} is {human_size(size)} ({size} bytes), over the "
+            f"{human_size(max_bytes)} ({max_bytes} bytes) this file may have; it was not read.",
+            f"Replace {key} with the file training wrote (well under {human_size(max_bytes)}).",
+            key,
+        )
+
+    def open(self, key: str) -> BinaryIO:
+        """A buffered stream of the object (GetObject); read errors become SourceError."""
+        full = self._full_key(key)
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=full)["Body"]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(exc, full, "s3:GetObject") from None
+        raw = _BodyReader(body, lambda exc: self._error(exc, full, "s3:GetObject"))
+        return io.BufferedReader(raw, buffer_size=1024 * 1024)
+
+
+def _total_size(resp: dict[str, Any]) -> int:
+    """The object's size: from Content-Range on a 206, else ContentLength."""
+    match = _CONTENT_RANGE_TOTAL.search(str(resp.get("ContentRange") or ""))
+    return int(match.group(1)) if match else int(resp.get("ContentLength") or 0)
+
+
+class _BodyReader(io.RawIOBase):
+    """botocore's StreamingBody as a raw binary stream, so io.BufferedReader can wrap it."""
+
+    def __init__(self, body: Any, wrap: Any) -> None:
+        super().__init__()
+        self._body = body
+        self._wrap = wrap
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            chunk: bytes = self._body.read(len(view))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._wrap(exc) from None
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
