@@ -12,4 +12,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main() -> None:
+    """Inspect, repair, import and keep AWS DeepRacer models."""
+
+
 register_all(app)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drmodels.rules.repairs import Repair
+
 
 class Code(StrEnum):
     SERVICE_ERROR = "SERVICE_ERROR"
@@ -111,6 +113,8 @@ class Problem:
     fix: str
     severity: Severity = Severity.ERROR
     auto_fix: bool = False
+    repair: Repair | None = None
+    """What `drmodels fix` does about it, when a program can repair it."""
 
     @property
     def title(self) -> str:
@@ -136,9 +140,13 @@ class Problem:
         }
 
 
-def error(code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False) -> Problem:
-    return Problem(code, path, explanation, fix, Severity.ERROR, auto_fix)
+def error(
+    code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False, repair: Repair | None = None
+) -> Problem:
+    return Problem(code, path, explanation, fix, Severity.ERROR, auto_fix or repair is not None, repair)
 
 
-def warning(code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False) -> Problem:
-    return Problem(code, path, explanation, fix, Severity.WARNING, auto_fix)
+def warning(
+    code: Code, path: str, explanation: str, fix: str, *, auto_fix: bool = False, repair: Repair | None = None
+) -> Problem:
+    return Problem(code, path, explanation, fix, Severity.WARNING, auto_fix or repair is not None, repair)

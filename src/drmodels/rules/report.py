@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Problem
 from drmodels.storage.base import ObjectInfo
 
@@ -33,6 +34,8 @@ class Report:
     source: str
     problems: list[Problem] = field(default_factory=list)
     plan: Plan = field(default_factory=Plan)
+    metadata: ModelMetadata | None = None
+    """The parsed model_metadata.json the plan uses, for the deep checks."""
 
     @property
     def importable(self) -> bool:

@@ -1,0 +1,139 @@
+"""Decoding control files and parsing JSON so that every error names a line and a column."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from json.decoder import scanstring
+from typing import Any
+
+from drmodels.rules.problems import Code, Problem, Severity
+
+PathPart = str | int
+JsonPath = tuple[PathPart, ...]
+Position = tuple[int, int]
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
+_LINE_COMMENT = re.compile(r"^\s*//|[,{\[]\s*//", re.MULTILINE)
+_TRAILING_COMMA = re.compile(r",\s*[}\]]")
+
+
+class TextError(ValueError):
+    """A control file that is not text we can read; the message says why and where."""
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text (a BOM is tolerated); binary or other encodings are refused with the offset."""
+    nul = data.find(b"\x00", 0, 8192)
+    if nul >= 0:
+        raise TextError(f"it is binary, not text (a NUL byte at offset {nul})")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TextError(
+            f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line})"
+        ) from None
+
+
+def line_col(text: str, pos: int) -> Position:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _syntax_hint(text: str) -> str:
+    hints = []
+    if _LINE_COMMENT.search(text):
+        hints.append("JSON has no comments: remove the `//` lines")
+    if _TRAILING_COMMA.search(text):
+        hints.append("JSON allows no comma before `}` or `]`: remove the trailing comma")
+    return ("; " + "; ".join(hints)) if hints else ""
+
+
+def load_json(path: str, data: bytes, *, severity: Severity = Severity.ERROR) -> tuple[Any, Problem | None]:
+    """Parse one JSON document; on failure a MODEL_VALIDATION_SERVICE_ERROR naming line and column."""
+
+    def problem(explanation: str, fix: str) -> tuple[Any, Problem]:
+        return None, Problem(Code.MODEL_VALIDATION_SERVICE_ERROR, path, explanation, fix, severity)
+
+    try:
+        text = decode_text(data)
+    except TextError as exc:
+        return problem(f"{path} cannot be read: {exc}.", f"Save {path} as UTF-8 JSON text.")
+    if not text.strip():
+        return problem(f"{path} is empty.", f"Restore {path} from the training output.")
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return problem(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            f"{_syntax_hint(text)}.",
+            f"Fix the JSON syntax at line {exc.lineno} of {path} (a JSON validator shows it too).",
+        )
+    except RecursionError:
+        return problem(f"{path} is nested too deeply to be a DeepRacer file.", f"Restore {path}.")
+
+
+def locate(text: str, target: JsonPath) -> Position | None:
+    """Line and column where the value at `target` starts in a valid JSON text, if found."""
+    found: list[int] = []
+
+    def value(i: int, path: JsonPath) -> int:
+        i = _WS.match(text, i).end()  # type: ignore[union-attr]
+        if path == target:
+            found.append(i)
+            raise StopIteration
+        if text.startswith("{", i):
+            return members(i + 1, path, "}", lambda j, n: _key(text, j))
+        if text.startswith("[", i):
+            return members(i + 1, path, "]", lambda j, n: (n, j))
+        if text.startswith('"', i):
+            return int(scanstring(text, i + 1)[1])
+        match = _SCALAR.match(text, i)
+        if match is None:
+            raise ValueError(i)
+        return match.end()
+
+    def members(i: int, path: JsonPath, close: str, head: Callable[[int, int], tuple[PathPart, int]]) -> int:
+        n = 0
+        while True:
+            i = _WS.match(text, i).end()  # type: ignore[union-attr]
+            if text.startswith(close, i):
+                return i + 1
+            if text.startswith(",", i):
+                i += 1
+                continue
+            part, i = head(i, n)
+            i = value(i, (*path, part))
+            n += 1
+
+    try:
+        value(0, ())
+    except StopIteration:
+        return line_col(text, found[0])
+    except (ValueError, IndexError, RecursionError):
+        return None
+    return None
+
+
+def _key(text: str, i: int) -> tuple[str, int]:
+    key, end = scanstring(text, i + 1)
+    colon = text.index(":", end)
+    return key, colon + 1
+
+
+def describe_path(path: JsonPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(document)"
+
+
+def where(text: str | None, path: JsonPath) -> str:
+    """' (line L, column C)' for a field of a JSON text, or '' when it cannot be placed."""
+    if text is None:
+        return ""
+    pos = locate(text, path)
+    return f" (line {pos[0]}, column {pos[1]})" if pos else ""

@@ -1,0 +1,50 @@
+"""Where each file of a model lives under the prefix root, and where trainers misplace them."""
+
+from __future__ import annotations
+
+import re
+
+REWARD = "reward_function.py"
+HYPERPARAMETERS = "ip/hyperparameters.json"
+METADATA = "model/model_metadata.json"
+ROOT_METADATA = "model_metadata.json"
+CHECKPOINTS_JSON = "model/deepracer_checkpoints.json"
+COACH = "model/.coach_checkpoint"
+DOTLESS_COACH = "model/coach_checkpoint"
+LEGACY_STATE = "model/checkpoint"
+CAR_ARCHIVES = ("model/model.tar.gz", "model.tar.gz")
+
+_TRAINER = ("custom_files/", "custom-files/")
+MISPLACED: dict[str, tuple[str, ...]] = {
+    REWARD: (*(d + REWARD for d in _TRAINER), "model/" + REWARD, "ip/" + REWARD),
+    HYPERPARAMETERS: (
+        *(d + "hyperparameters.json" for d in _TRAINER),
+        "hyperparameters.json",
+        "model/hyperparameters.json",
+    ),
+    METADATA: (*(d + ROOT_METADATA for d in _TRAINER), "ip/" + ROOT_METADATA),
+    CHECKPOINTS_JSON: ("deepracer_checkpoints.json",),
+    COACH: (".coach_checkpoint",),
+}
+"""Places real trainers leave a mandatory file, checked in this order when it is missing."""
+
+_TRAINING_PARAMS = re.compile(r"^training_params(?:_[^/]+)?\.yaml$")
+_ROOT_METRICS = re.compile(r"^(?:Training|Evaluation)Metrics[^/]*\.json$")
+_OTHER_CAR_ARCHIVE = re.compile(r"^(?:model/)?[^/]*model[^/]*\.tar\.gz$")
+
+
+def is_training_params(key: str) -> bool:
+    return bool(_TRAINING_PARAMS.match(key))
+
+
+def is_metrics(key: str) -> bool:
+    return (key.startswith("metrics/") and key.endswith(".json")) or bool(_ROOT_METRICS.match(key))
+
+
+def is_log(key: str) -> bool:
+    return key.startswith("logs/")
+
+
+def is_other_car_archive(key: str) -> bool:
+    """An archive named like a car download (`<name>-model.tar.gz`) but not `model.tar.gz`."""
+    return key not in CAR_ARCHIVES and bool(_OTHER_CAR_ARCHIVE.match(key))

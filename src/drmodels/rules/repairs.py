@@ -1,0 +1,30 @@
+"""Repairs a program can make to a local model folder; attached to the problems they solve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CopyFile:
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class WritePointer:
+    """Write model/.coach_checkpoint naming `name` (taken from `origin`)."""
+
+    name: str
+    origin: str
+    target: str = "model/.coach_checkpoint"
+
+
+@dataclass(frozen=True)
+class BuildCarArchive:
+    graph: str
+    metadata: str
+    target: str = "model/model.tar.gz"
+
+
+Repair = CopyFile | WritePointer | BuildCarArchive

@@ -1,0 +1,31 @@
+"""Run the inspection over a source: one listing, GETs of the control files, the pure rules."""
+
+from __future__ import annotations
+
+from drmodels.rules.inspect import control_keys, inspect
+from drmodels.rules.limits import Limits
+from drmodels.rules.problems import Problem, error
+from drmodels.rules.report import Report
+from drmodels.storage.base import Source, SourceError
+
+
+def source_problem(exc: SourceError) -> Problem:
+    return error(exc.code, exc.path, exc.message, exc.fix)
+
+
+def check_source(source: Source, limits: Limits) -> Report:
+    """Every problem of the model at `source` and its copy plan; source failures become problems."""
+    try:
+        objects = list(source.list())
+    except SourceError as exc:
+        return Report(source.location, [source_problem(exc)])
+    contents: dict[str, bytes] = {}
+    unreadable: list[Problem] = []
+    for key in control_keys(objects, limits):
+        try:
+            contents[key] = source.read(key, max(limits.control_file_bytes, limits.reward_function_bytes))
+        except SourceError as exc:
+            unreadable.append(source_problem(exc))
+    report = inspect(source.location, objects, contents, limits)
+    report.problems[:0] = unreadable
+    return report
