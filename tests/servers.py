@@ -319,3 +319,35 @@ def moto(timeout_s: float = 30.0) -> Iterator[Moto]:
     finally:
         stop(proc)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def s3_client(server: Seaweed, keys: Keys | None = None, max_pool_connections: int = 16) -> Any:
+    """A boto3 S3 client for `server` (admin keys by default), independent of the environment."""
+    import boto3
+    from botocore.config import Config
+
+    keys = keys or server.admin
+    return boto3.client(
+        "s3", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=keys.access_key,
+        aws_secret_access_key=keys.secret_key,
+        config=Config(max_pool_connections=max_pool_connections, s3={"addressing_style": "path"}),
+    )
+
+
+def put_objects(client: Any, bucket: str, prefix: str, objects: dict[str, bytes], threads: int = 8) -> None:
+    """PUT each {relative key: body} under s3://bucket/prefix/ (bucket created if missing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
+        client.create_bucket(Bucket=bucket)
+    root = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda kv: client.put_object(Bucket=bucket, Key=root + kv[0], Body=kv[1]),
+                      objects.items()))
+
+
+def upload_tree(client: Any, local: Path, bucket: str, prefix: str, threads: int = 8) -> int:
+    """Upload every file under `local` to s3://bucket/prefix/, keeping relative paths; returns the count."""
+    files = {p.relative_to(local).as_posix(): p.read_bytes() for p in sorted(local.rglob("*")) if p.is_file()}
+    put_objects(client, bucket, prefix, files, threads)
+    return len(files)

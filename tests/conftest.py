@@ -1,0 +1,84 @@
+"""Shared fixtures: real test servers (tests/servers.py) and generic helpers.
+
+S3 (SeaweedFS `weed mini`), one per test session:
+  seaweed        session  servers.Seaweed: .endpoint, .admin / .importer (servers.Keys), .roles
+                          (servers.Roles: .read, .list_only, .no_list, .untrusted, .missing ARNs)
+  s3_admin       session  boto3 S3 client on it with the admin keys (ignores the environment)
+  aws_env        function points the AWS env vars at SeaweedFS with the admin keys; yields the Seaweed
+  importer_env   function the same with the importer's keys (no S3 rights of its own: use a role)
+  bucket         function a fresh, empty bucket with a unique name (created with admin keys)
+  upload         function callable(local_dir, bucket, prefix) -> count: uploads a folder tree
+Servers that cannot start fail the tests that use them; they are never skipped.
+Add fixtures for other concerns below the S3 section, each with a line in this docstring.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import servers
+
+# ---------------------------------------------------------------- S3 (SeaweedFS)
+
+_AWS_VARS_TO_CLEAR = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Seaweed]:
+    with servers.seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_admin(seaweed: servers.Seaweed) -> Any:
+    return servers.s3_client(seaweed)
+
+
+def _point_env(monkeypatch: pytest.MonkeyPatch, server: servers.Seaweed, keys: servers.Keys) -> None:
+    for name in _AWS_VARS_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in server.env(keys).items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def aws_env(seaweed: servers.Seaweed, monkeypatch: pytest.MonkeyPatch) -> servers.Seaweed:
+    """The default AWS chain now resolves to SeaweedFS with the admin keys (~/.aws ignored)."""
+    _point_env(monkeypatch, seaweed, seaweed.admin)
+    return seaweed
+
+
+@pytest.fixture
+def importer_env(seaweed: servers.Seaweed, monkeypatch: pytest.MonkeyPatch) -> servers.Seaweed:
+    """As aws_env, with the importer's keys: it may only assume the roles in seaweed.roles."""
+    _point_env(monkeypatch, seaweed, seaweed.importer)
+    return seaweed
+
+
+@pytest.fixture
+def bucket(s3_admin: Any, request: pytest.FixtureRequest) -> str:
+    """A new empty bucket named after the test (unique per call, valid S3 name)."""
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"drm-{stem}-{uuid.uuid4().hex[:8]}"
+    s3_admin.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def upload(s3_admin: Any) -> Callable[[Path, str, str], int]:
+    """upload(local_dir, bucket, prefix) -> number of files put under s3://bucket/prefix/."""
+
+    def _upload(local: Path, bucket: str, prefix: str) -> int:
+        return servers.upload_tree(s3_admin, local, bucket, prefix)
+
+    return _upload
