@@ -185,7 +185,8 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
         if start in restart_set:
             seen_restarts += 1
             if shared != 0:
-                raise BundleError(f"{ctx}: restart point shares {shared} bytes with the previous key (must be 0)")
+                raise BundleError(f"{ctx}: restart point shares {shared} bytes with the previous key "
+                                  "(must be 0)")
         if shared > len(key):
             raise BundleError(f"{ctx}: shares {shared} bytes of a {len(key)}-byte previous key")
         if pos + unshared + value_len > limit:
@@ -197,7 +198,8 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
         pos += value_len
         yield key, value
     if seen_restarts != len(restart_set) and limit > 0:
-        raise BundleError(f"{what}: {len(restart_set) - seen_restarts} restart point(s) do not start an entry")
+        missing = len(restart_set) - seen_restarts
+        raise BundleError(f"{what}: {missing} restart point(s) do not start an entry")
 
 
 def read_table(data: bytes) -> Iterator[tuple[bytes, bytes]]:
