@@ -1,0 +1,124 @@
+"""Registry tables: accounts, models (the API's `Model` shape), import jobs and each model's history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class ModelStatus(StrEnum):
+    """The subset of the API's ModelStatus an imported model goes through."""
+
+    IMPORTING = "IMPORTING"
+    MIGRATING = "MIGRATING"
+    READY = "READY"
+    DELETING = "DELETING"
+    IMPORT_ERROR = "IMPORT_ERROR"
+    MIGRATE_ERROR = "MIGRATE_ERROR"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the same on SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name", name="uq_models_account_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    arn: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_details: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    was_imported: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    was_migrated: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    import_src_location: Mapped[str | None] = mapped_column(sa.String(1024))
+    role_arn: Mapped[str | None] = mapped_column(sa.String(2048))
+    size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    packaging_complete: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    car_configuration: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    agent_algorithm: Mapped[str | None] = mapped_column(sa.String(40))
+    agent_network: Mapped[str | None] = mapped_column(sa.String(60))
+    checkpoints: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    manifest: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    """The stored objects of the virtual model: [{key, size, checksum}], written at READY."""
+    creation_time: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
+
+    jobs: Mapped[list[ImportJob]] = relationship(
+        back_populates="model", cascade="all, delete-orphan", order_by="ImportJob.id"
+    )
+    events: Mapped[list[ModelEvent]] = relationship(
+        back_populates="model", cascade="all, delete-orphan", order_by="ModelEvent.id"
+    )
+
+
+class ImportJob(Base):
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(1024))
+    role_arn: Mapped[str | None] = mapped_column(sa.String(2048))
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(sa.String(200))
+    """host:pid of the worker running it, so a dead worker's job can be taken over."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    bytes_total: Mapped[int | None] = mapped_column(sa.BigInteger)
+    bytes_done: Mapped[int | None] = mapped_column(sa.BigInteger)
+    files_total: Mapped[int | None] = mapped_column(sa.Integer)
+    files_done: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    model: Mapped[Model] = relationship(back_populates="jobs")
+
+
+class ModelEvent(Base):
+    __tablename__ = "model_events"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    message: Mapped[str] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    model: Mapped[Model] = relationship(back_populates="events")

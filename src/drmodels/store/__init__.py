@@ -1,0 +1,1 @@
+"""Our model store: where imported models live (a local folder or an S3 bucket)."""

@@ -1,0 +1,97 @@
+"""The ModelStore port: what the service needs from the place it keeps models."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from drmodels.storage.base import Source
+
+CHUNK = 1024 * 1024
+
+
+class StoreError(Exception):
+    """Our own side failed (disk, store bucket): maps to SERVICE_ERROR."""
+
+
+class SizeMismatch(StoreError):
+    """The stream gave a different number of bytes than announced (the source changed)."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    checksum: str | None
+    """'md5:<hex>' when the store knows the content's MD5, else the store's opaque ETag."""
+
+
+def check_key(key: str) -> str:
+    """A store key is relative, '/'-separated, with no empty, '.' or '..' segments."""
+    if not key or key.startswith("/") or "\\" in key or "\x00" in key:
+        raise StoreError(f"refusing store key {key!r}: keys are relative '/'-separated paths")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise StoreError(f"refusing store key {key!r}: no empty, '.' or '..' segments")
+    return key
+
+
+class HashingReader:
+    """Wraps a stream, counting bytes and computing MD5 as they pass; calls `progress(n)`."""
+
+    def __init__(self, inner: BinaryIO, progress: ProgressFn | None = None) -> None:
+        self._inner = inner
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._progress = progress
+        self.count = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        if data:
+            self._md5.update(data)
+            self.count += len(data)
+            if self._progress is not None:
+                self._progress(len(data))
+        return data
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+
+class ProgressFn(Protocol):
+    def __call__(self, nbytes: int, /) -> None: ...
+
+
+class ModelStore(Protocol):
+    """A root of keys; every write stays under it."""
+
+    @property
+    def location(self) -> str: ...
+
+    def write(
+        self, key: str, stream: BinaryIO, size: int, progress: ProgressFn | None = None
+    ) -> StoredObject:
+        """Store exactly `size` bytes of `stream` under `key`, atomically (all or nothing)."""
+        ...
+
+    def stat(self, key: str) -> StoredObject | None:
+        """Size and checksum of a stored object, None when absent."""
+        ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def scan(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object under `prefix` (a folder key, no trailing '/'), checksums not computed."""
+        ...
+
+    def delete(self, keys: list[str]) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove everything under `prefix`, including half-written parts; returns the count."""
+        ...
+
+    def source(self, prefix: str) -> Source:
+        """The objects under `prefix` as an import source (the virtual model)."""
+        ...

@@ -1,0 +1,149 @@
+"""A model store in a local folder; writes go to a temporary part file renamed into place."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from drmodels.rules.problems import Code
+from drmodels.storage.base import ObjectInfo, Source, SourceError
+from drmodels.store.base import (
+    CHUNK,
+    HashingReader,
+    ProgressFn,
+    SizeMismatch,
+    StoredObject,
+    StoreError,
+    check_key,
+)
+
+PART = ".part-"
+
+
+def file_md5(path: Path) -> str:
+    md5 = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+class LocalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if not path.is_relative_to(self.root):
+            raise StoreError(f"refusing store key {key!r}: it leaves the store root")
+        return path
+
+    def write(
+        self, key: str, stream: BinaryIO, size: int, progress: ProgressFn | None = None
+    ) -> StoredObject:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}{PART}{uuid.uuid4().hex[:8]}")
+        reader = HashingReader(stream, progress)
+        try:
+            with part.open("wb") as out:
+                while chunk := reader.read(CHUNK):
+                    out.write(chunk)
+                    if reader.count > size:
+                        break
+            if reader.count != size:
+                raise SizeMismatch(f"{key}: expected {size} bytes, the stream gave {reader.count}")
+            os.replace(part, path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return StoredObject(key, size, f"md5:{reader.md5}")
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        return StoredObject(key, path.stat().st_size, f"md5:{file_md5(path)}")
+
+    def open(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
+
+    def scan(self, prefix: str) -> Iterator[StoredObject]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(self.root).as_posix()
+                yield StoredObject(rel, path.stat().st_size, None)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self._path(prefix)
+        if not base.exists():
+            return 0
+        count = sum(1 for p in base.rglob("*") if p.is_file())
+        shutil.rmtree(base)
+        return count
+
+    def source(self, prefix: str) -> Source:
+        return LocalStoreSource(self, prefix)
+
+
+class LocalStoreSource:
+    """A prefix of a LocalStore read as an import source (used for downloads and re-checks)."""
+
+    def __init__(self, store: LocalStore, prefix: str) -> None:
+        self._store = store
+        self._prefix = check_key(prefix)
+
+    @property
+    def location(self) -> str:
+        return str(self._store.root / self._prefix)
+
+    def list(self) -> Iterator[ObjectInfo]:
+        cut = len(self._prefix) + 1
+        for obj in self._store.scan(self._prefix):
+            if PART not in obj.key.rsplit("/", 1)[-1]:
+                yield ObjectInfo(obj.key[cut:], obj.size, None)
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        with self.open(key) as f:
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise SourceError(
+                Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+                f"{key} is over {max_bytes} bytes",
+                "Make the file smaller.",
+                key,
+            )
+        return data
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._store.open(f"{self._prefix}/{key}")
+        except FileNotFoundError as exc:
+            raise SourceError(
+                Code.FILE_DOES_NOT_EXIST, f"{key} is not in the store", "Re-import the model.", key
+            ) from exc
+
+
+def remove_empty_dirs(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_dir():
+            with contextlib.suppress(OSError):
+                path.rmdir()
