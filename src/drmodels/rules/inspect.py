@@ -274,9 +274,10 @@ def _from_coach(state: _Inspection) -> list[CheckpointName]:
     if named is None:
         return []
     previous = previous_complete(named, state.groups)
-    chosen = [previous, named] if previous else [named]
-    _plan_checkpoints(state, chosen)
-    return chosen
+    if previous is None:
+        return [named]
+    _plan_checkpoints(state, [previous])
+    return [previous, named]
 
 
 def _resolve(state: _Inspection, pointer: str, name: str) -> CheckpointName | None:

@@ -132,8 +132,11 @@ def describe_path(path: JsonPath) -> str:
 
 
 def where(text: str | None, path: JsonPath) -> str:
-    """' (line L, column C)' for a field of a JSON text, or '' when it cannot be placed."""
+    """' (line L, column C)' for a field of a JSON text (or of its parent when the field is missing)."""
     if text is None:
         return ""
-    pos = locate(text, path)
-    return f" (line {pos[0]}, column {pos[1]})" if pos else ""
+    for depth in range(len(path), -1, -1):  # a missing field is placed at its parent
+        pos = locate(text, path[:depth])
+        if pos is not None:
+            return f" (line {pos[0]}, column {pos[1]})"
+    return ""
