@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +51,8 @@ class ModelService:
         names.check_description(description)
         names.check_role_arn(role_arn)
         names.check_source_location(source)
+        if "://" not in source:  # a local folder or archive: keep where it is, so retry works anywhere
+            source = str(Path(source).expanduser().absolute())
         model_id = names.new_model_id()
         arn = names.model_arn(self.region, self.account_id, model_id)
         try:

@@ -1,0 +1,63 @@
+"""Downloads: the virtual model as a .tar.gz (re-importable), the car archive, the logs and metrics."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tarfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+from drmodels.registry.models import Model
+from drmodels.rules import layout
+from drmodels.service.layout import car_archive_key, virtual_key, virtual_prefix
+from drmodels.store.base import ModelStore, StoredObject
+
+
+class NothingToDownload(LookupError):
+    pass
+
+
+def _is_log(key: str) -> bool:
+    return layout.is_log(key) or layout.is_metrics(key) or layout.is_training_params(key)
+
+
+def _tar(store: ModelStore, model: Model, out: BinaryIO, keep: Callable[[str], bool]) -> int:
+    """A deterministic .tar.gz of the virtual model's objects that `keep` selects; returns the count."""
+    prefix = virtual_prefix(model.id)
+    cut = len(prefix) + 1
+    objects: list[StoredObject] = sorted(store.scan(prefix), key=lambda o: o.key)
+    chosen = [o for o in objects if keep(o.key[cut:]) and ".part-" not in o.key]
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for obj in chosen:
+            info = tarfile.TarInfo(obj.key[cut:])
+            info.size, info.mtime, info.mode = obj.size, 0, 0o644
+            with store.open(obj.key) as stream:
+                tar.addfile(info, stream)
+    return len(chosen)
+
+
+def download_model(store: ModelStore, model: Model, out: BinaryIO) -> int:
+    return _tar(store, model, out, lambda _key: True)
+
+
+def download_logs(store: ModelStore, model: Model, out: BinaryIO) -> int:
+    count = _tar(store, model, out, _is_log)
+    if count == 0:
+        raise NothingToDownload(f"model {model.name!r} has no logs, metrics or training params")
+    return count
+
+
+def car_key(store: ModelStore, model: Model) -> str:
+    for key in (car_archive_key(model.id), *(virtual_key(model.id, k) for k in layout.CAR_ARCHIVES)):
+        if store.stat(key) is not None:
+            return key
+    raise NothingToDownload(f"model {model.name!r} has no car archive")
+
+
+def download_car(store: ModelStore, model: Model, out: BinaryIO) -> None:
+    with store.open(car_key(store, model)) as stream:
+        shutil.copyfileobj(stream, out, 1024 * 1024)
