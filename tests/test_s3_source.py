@@ -307,3 +307,27 @@ def test_service_specific_endpoint_env_is_honoured(
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{servers.free_port()}")
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws_env.endpoint)
     assert [o.key for o in S3Source.from_url(f"s3://{bucket}/m").list()] == ["a.json"]
+
+
+def test_listing_and_head_timestamps_parse(aws_env: servers.Seaweed, s3_admin: Any, bucket: str) -> None:
+    """s3client swaps botocore's dateutil parser for a faster one: both timestamp forms still parse."""
+    from drmodels.storage.s3client import make_s3_client
+
+    _put(s3_admin, bucket, {"a.json": b"{}"})
+    client = make_s3_client()
+    listed = client.list_objects_v2(Bucket=bucket)["Contents"][0]["LastModified"]
+    headed = client.head_object(Bucket=bucket, Key="m/a.json")["LastModified"]
+    assert listed.tzinfo is not None and headed.tzinfo is not None
+    assert abs((listed - headed).total_seconds()) < 1
+
+
+def test_service_specific_endpoints_with_role(
+    importer_env: servers.Seaweed, monkeypatch: pytest.MonkeyPatch, s3_admin: Any, bucket: str
+) -> None:
+    """AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL_S3 each override AWS_ENDPOINT_URL."""
+    _put(s3_admin, bucket, {"a.json": b"{}"})
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{servers.free_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", importer_env.endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", importer_env.endpoint)
+    source = S3Source.from_url(f"s3://{bucket}/m", role_arn=importer_env.roles.read)
+    assert [o.key for o in source.list()] == ["a.json"]

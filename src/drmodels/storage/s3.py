@@ -83,7 +83,7 @@ class S3Source:
                     etag = obj.get("ETag")
                     yield ObjectInfo(key[len(self.prefix):], size, etag.strip('"') if etag else None)
         except (ClientError, BotoCoreError) as exc:
-            raise self._error(exc, None, "s3:ListBucket") from None
+            raise self._error(exc, self.prefix, "s3:ListBucket") from None
         if not found and self.prefix:
             self._refuse_if_file()
 

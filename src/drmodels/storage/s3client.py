@@ -8,6 +8,7 @@ AWS_PROFILE / config files, instance roles; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_UR
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -73,8 +74,11 @@ _NO_CREDENTIALS = (NoCredentialsError, PartialCredentialsError, ProfileNotFound,
 def count_requests(client: Any, counter: Counter[str]) -> None:
     """Count every HTTP request (retries included) that `client` sends, by operation name."""
 
+    lock = threading.Lock()
+
     def _count(event_name: str = "", **_: Any) -> None:
-        counter[event_name.rsplit(".", 1)[-1]] += 1
+        with lock:  # clients are shared across threads; `+=` on a Counter is not atomic
+            counter[event_name.rsplit(".", 1)[-1]] += 1
 
     client.meta.events.register("before-send", _count)
 
@@ -259,7 +263,7 @@ def source_error(
         return _role_error(role_arn, f"{code}: {detail}" if detail else code)
     if code in _CREDENTIAL_CODES:
         return _bad_credentials(code, operation, where, path)
-    if code in _NO_BUCKET_CODES:
+    if code in _NO_BUCKET_CODES or (code in _NO_KEY_CODES and action == "s3:ListBucket"):
         return SourceError(
             Code.SRC_BUCKET_DOES_NOT_EXIST,
             f"Bucket {bucket!r} does not exist ({code} on {operation} of {where}).",
