@@ -1,0 +1,58 @@
+"""`drmodels fix FOLDER`: make every repair a program can make, then check again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from drmodels.commands.check import inspect_location, print_report
+from drmodels.service.fix import FixError, apply_fixes, plan_fixes
+from drmodels.settings import Settings
+
+
+def fix(
+    folder: Annotated[Path, typer.Argument(help="A local model folder (its prefix root).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes without writing them.")] = False,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="Checkpoint a written .coach_checkpoint names: best, last or an iteration number."),
+    ] = None,
+    deep: Annotated[bool, typer.Option("--deep/--no-deep", help="Deep checks in the final verdict.")] = True,
+) -> None:
+    """Repair a model folder: write the pointer, move misplaced files into place, build model.tar.gz.
+
+    Only adds files; never deletes or overwrites one of yours. Exit 0 when the folder is importable.
+    """
+    console = Console()
+    if not folder.is_dir():
+        console.print(f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
+                      "for an archive or S3 prefix, download or extract it first.")
+        raise typer.Exit(2)
+    try:
+        changes = plan_fixes(folder, Settings().limits(), checkpoint)
+    except FixError as exc:
+        console.print(f"[red]✘ {escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    if not changes:
+        console.print("Nothing to repair automatically.")
+    for change in changes:
+        console.print(f"{'would ' if dry_run else ''}[green]{escape(change.describe())}[/]", highlight=False)
+    if dry_run:
+        raise typer.Exit(0)
+    try:
+        apply_fixes(folder, changes)
+    except (FixError, OSError) as exc:
+        console.print(f"[red]✘ {escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    console.print()
+    report, _ = inspect_location(str(folder), None, deep)
+    print_report(console, report)
+    raise typer.Exit(0 if report.importable else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(fix)
