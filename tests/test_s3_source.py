@@ -156,6 +156,7 @@ def test_read_exactly_max_bytes_and_empty(aws_env: servers.Seaweed, s3_admin: An
     source = S3Source.from_url(f"s3://{bucket}/m")
     assert source.read("ten.json", 10) == b"0123456789"
     assert source.read("empty.json", 10) == b""
+    assert source.requests["GetObject"] == 2  # the empty object's 416 carries its size: no second GET
 
 
 def test_read_beyond_max_bytes_refused(aws_env: servers.Seaweed, s3_admin: Any, bucket: str) -> None:

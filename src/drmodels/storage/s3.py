@@ -119,7 +119,9 @@ class S3Source:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "InvalidRange":
                     raise
-                # An empty object has no byte 0: AWS answers 416. Fetch it whole (it is empty).
+                # An empty object has no byte 0: S3 answers 416, with its size in the reply.
+                if _unsatisfiable_size(exc.response) == 0:
+                    return b""
                 resp = self._client.get_object(Bucket=self.bucket, Key=full)
             total = _total_size(resp)
             body = resp["Body"]
@@ -138,9 +140,10 @@ class S3Source:
     def _too_large(self, key: str, size: int, max_bytes: int) -> SourceError:
         return SourceError(
             Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
-            f"s3://{self.bucket}/{self._full_key(key)} is {human_size(size)} ({size} bytes), over the "
-            f"{human_size(max_bytes)} ({max_bytes} bytes) this file may have; it was not read.",
-            f"Replace {key} with the file training wrote (well under {human_size(max_bytes)}).",
+            f"s3://{self.bucket}/{self._full_key(key)} is {_size(size)}, over the limit of "
+            f"{_size(max_bytes)} for this file; it was not read.",
+            f"Replace {key} with the file training wrote (under {_size(max_bytes)}), or raise the limit "
+            f"if this file is legitimately that large.",
             key,
         )
 
@@ -155,10 +158,22 @@ class S3Source:
         return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
 
+def _unsatisfiable_size(response: dict[str, Any]) -> int | None:
+    """The object size a 416 reports: `Content-Range: bytes */N` or AWS's <ActualObjectSize>."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    match = _CONTENT_RANGE_TOTAL.search(str(headers.get("content-range") or ""))
+    size = match.group(1) if match else response.get("Error", {}).get("ActualObjectSize")
+    return int(size) if size is not None and str(size).isdigit() else None
+
+
 def _total_size(resp: dict[str, Any]) -> int:
     """The object's size: from Content-Range on a 206, else ContentLength."""
     match = _CONTENT_RANGE_TOTAL.search(str(resp.get("ContentRange") or ""))
     return int(match.group(1)) if match else int(resp.get("ContentLength") or 0)
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{human_size(n)} ({n} bytes)"
 
 
 class _BodyReader(io.RawIOBase):

@@ -310,8 +310,9 @@ def _role_error(role_arn: str | None, detail: str) -> SourceError:
         Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST,
         f"Could not assume role {role_arn} (sts:AssumeRole, RoleSessionName {SESSION_NAME!r}): {detail}. "
         f"The role does not exist, or its trust policy does not let these credentials assume it.",
-        f"Check the role ARN, and give the role the trust policy {TRUST_POLICY} (plus an Allow of "
-        f"sts:AssumeRole for the principal drmodels runs as), and attach a policy allowing "
+        f"Check the role ARN. Its trust policy must allow sts:AssumeRole to the principal drmodels "
+        f"runs as (the console's role has {TRUST_POLICY}; add a statement with "
+        f'"Principal": {{"AWS": "<that principal ARN>"}}), and its policy must allow '
         f"{', '.join(IMPORT_POLICY_ACTIONS)} on the model's bucket and bucket/*.",
     )
 
@@ -326,7 +327,8 @@ def _denied(bucket: str, key: str | None, action: str, who: str, operation: str,
         what = f"reading {where}"
     return SourceError(
         Code.ACCESS_DENIED_TO_BUCKET,
-        f"Access denied {what}: {who} lacks {action} ({operation} was refused) on bucket {bucket!r}.",
+        f"Access denied {what}: {action} is not allowed for {who} on bucket {bucket!r} "
+        f"({operation} was refused).",
         f"Allow {action} on {resource} for {who}, in its IAM policy and in the bucket policy. The "
         f"minimal import policy allows s3:ListAllMyBuckets on * and {', '.join(IMPORT_POLICY_ACTIONS)} "
         f"on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*.",
