@@ -24,8 +24,8 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 tf1 = tf.compat.v1
 tf1.disable_eager_execution()
@@ -39,8 +39,10 @@ CONVS = {SHALLOW: [(32, 8, 4), (64, 4, 2), (64, 3, 1)]}
 MODELS: dict[str, dict[str, Any]] = {
     "ppo_discrete": {
         "metadata": {
-            "action_space": [{"steering_angle": a, "speed": s, "index": i}
-                             for i, (a, s) in enumerate([(-30, 1.0), (-15, 2.0), (0, 3.0), (15, 2.0), (30, 1.0)])],
+            "action_space": [
+                {"steering_angle": a, "speed": s, "index": i}
+                for i, (a, s) in enumerate([(-30, 1.0), (-15, 2.0), (0, 3.0), (15, 2.0), (30, 1.0)])
+            ],
             "sensor": ["FRONT_FACING_CAMERA"],
             "neural_network": SHALLOW,
             "training_algorithm": "clipped_ppo",
@@ -50,7 +52,10 @@ MODELS: dict[str, dict[str, Any]] = {
     },
     "ppo_continuous_stereo_lidar": {
         "metadata": {
-            "action_space": {"steering_angle": {"low": -30.0, "high": 30.0}, "speed": {"low": 0.5, "high": 4.0}},
+            "action_space": {
+                "steering_angle": {"low": -30.0, "high": 30.0},
+                "speed": {"low": 0.5, "high": 4.0},
+            },
             "sensor": ["STEREO_CAMERAS", "LIDAR"],
             "neural_network": SHALLOW,
             "training_algorithm": "clipped_ppo",
@@ -60,7 +65,10 @@ MODELS: dict[str, dict[str, Any]] = {
     },
     "sac": {
         "metadata": {
-            "action_space": {"steering_angle": {"low": -30.0, "high": 30.0}, "speed": {"low": 0.5, "high": 4.0}},
+            "action_space": {
+                "steering_angle": {"low": -30.0, "high": 30.0},
+                "speed": {"low": 0.5, "high": 4.0},
+            },
             "sensor": ["FRONT_FACING_CAMERA"],
             "neural_network": SHALLOW,
             "training_algorithm": "sac",
@@ -105,8 +113,11 @@ def _embedders(inputs: dict[str, Any]) -> Any:
                     with tf1.variable_scope(f"Conv2d_{2 * n}"):
                         kernel = _var("kernel", [k, k, int(x.shape[-1]), filters])
                         bias = _var("bias", [filters])
-                        x = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, [1, stride, stride, 1], "VALID",
-                                                                   name="Conv2D"), bias))
+                        x = tf.nn.relu(
+                            tf.nn.bias_add(
+                                tf.nn.conv2d(x, kernel, [1, stride, stride, 1], "VALID", name="Conv2D"), bias
+                            )
+                        )
                 x = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))], name="flatten")
             else:
                 x = _dense(x, "Dense_0", 256)
@@ -205,18 +216,27 @@ def build(name: str, spec: dict[str, Any], out_dir: str) -> dict[str, Any]:
     dtypes = reader.get_variable_to_dtype_map()
     shapes = reader.get_variable_to_shape_map()
     tensors = [
-        {"name": n, "dtype": dtypes[n].name, "shape": list(shapes[n]),
-         "sha256": hashlib.sha256(np.ascontiguousarray(reader.get_tensor(n)).tobytes()).hexdigest()}
+        {
+            "name": n,
+            "dtype": dtypes[n].name,
+            "shape": list(shapes[n]),
+            "sha256": hashlib.sha256(np.ascontiguousarray(reader.get_tensor(n)).tobytes()).hexdigest(),
+        }
         for n in sorted(shapes)
     ]
     nodes = {n.name: n.op for n in frozen.node}
-    return {"checkpoint": CHECKPOINT, "metadata": md, "tensors": tensors, "output": output,
-            "graph_nodes": nodes}
+    return {
+        "checkpoint": CHECKPOINT,
+        "metadata": md,
+        "tensors": tensors,
+        "output": output,
+        "graph_nodes": nodes,
+    }
 
 
 def main(argv: list[str]) -> int:
     out_dir = argv[0]
-    only = argv[argv.index("--only") + 1:] if "--only" in argv else list(MODELS)
+    only = argv[argv.index("--only") + 1 :] if "--only" in argv else list(MODELS)
     manifest = {name: build(name, MODELS[name], out_dir) for name in only}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)

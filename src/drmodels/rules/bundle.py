@@ -32,11 +32,29 @@ CHUNK = 1 << 20
 
 # DataType enum value -> (name as TensorFlow prints it, bytes per element; 0 = variable-size).
 DTYPES: dict[int, tuple[str, int]] = {
-    1: ("float32", 4), 2: ("float64", 8), 3: ("int32", 4), 4: ("uint8", 1), 5: ("int16", 2),
-    6: ("int8", 1), 7: ("string", 0), 8: ("complex64", 8), 9: ("int64", 8), 10: ("bool", 1),
-    11: ("qint8", 1), 12: ("quint8", 1), 13: ("qint32", 4), 14: ("bfloat16", 2), 15: ("qint16", 2),
-    16: ("quint16", 2), 17: ("uint16", 2), 18: ("complex128", 16), 19: ("float16", 2),
-    20: ("resource", 0), 21: ("variant", 0), 22: ("uint32", 4), 23: ("uint64", 8),
+    1: ("float32", 4),
+    2: ("float64", 8),
+    3: ("int32", 4),
+    4: ("uint8", 1),
+    5: ("int16", 2),
+    6: ("int8", 1),
+    7: ("string", 0),
+    8: ("complex64", 8),
+    9: ("int64", 8),
+    10: ("bool", 1),
+    11: ("qint8", 1),
+    12: ("quint8", 1),
+    13: ("qint32", 4),
+    14: ("bfloat16", 2),
+    15: ("qint16", 2),
+    16: ("quint16", 2),
+    17: ("uint16", 2),
+    18: ("complex128", 16),
+    19: ("float16", 2),
+    20: ("resource", 0),
+    21: ("variant", 0),
+    22: ("uint32", 4),
+    23: ("uint64", 8),
 }
 
 
@@ -150,8 +168,10 @@ def _read_block(data: bytes, handle: BlockHandle, what: str, table_end: int) -> 
             f"but the block's bytes give {actual:#010x}"
         )
     if kind == 1:
-        raise BundleError(f"{what} ({handle}) is snappy-compressed; TensorFlow's bundle writer never "
-                          "compresses the index, so this file was not written by a TensorFlow saver")
+        raise BundleError(
+            f"{what} ({handle}) is snappy-compressed; TensorFlow's bundle writer never "
+            "compresses the index, so this file was not written by a TensorFlow saver"
+        )
     if kind != 0:
         raise BundleError(f"{what} ({handle}) has unknown compression type {kind} (0 = none, 1 = snappy)")
     return contents
@@ -171,8 +191,10 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
         raise BundleError(f"{what}: first restart point is {restarts[0]}, expected 0")
     restart_set = set(restarts)
     if any(r > limit for r in restarts) or list(restarts) != sorted(restart_set):
-        raise BundleError(f"{what}: restart points {list(restarts)[:8]} are not increasing offsets "
-                          f"within the {limit} bytes of entries")
+        raise BundleError(
+            f"{what}: restart points {list(restarts)[:8]} are not increasing offsets "
+            f"within the {limit} bytes of entries"
+        )
     pos = 0
     key = b""
     seen_restarts = 0
@@ -185,13 +207,16 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
         if start in restart_set:
             seen_restarts += 1
             if shared != 0:
-                raise BundleError(f"{ctx}: restart point shares {shared} bytes with the previous key "
-                                  "(must be 0)")
+                raise BundleError(
+                    f"{ctx}: restart point shares {shared} bytes with the previous key (must be 0)"
+                )
         if shared > len(key):
             raise BundleError(f"{ctx}: shares {shared} bytes of a {len(key)}-byte previous key")
         if pos + unshared + value_len > limit:
-            raise BundleError(f"{ctx}: key and value ({unshared} + {value_len} bytes) run past the "
-                              f"block's {limit} bytes of entries")
+            raise BundleError(
+                f"{ctx}: key and value ({unshared} + {value_len} bytes) run past the "
+                f"block's {limit} bytes of entries"
+            )
         key = key[:shared] + block[pos : pos + unshared]
         pos += unshared
         value = block[pos : pos + value_len]
@@ -205,13 +230,17 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
 def read_table(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     """All key/value pairs of an SSTable in key order; raises BundleError on any inconsistency."""
     if len(data) < FOOTER_SIZE:
-        raise BundleError(f"index is {len(data)} bytes, shorter than the {FOOTER_SIZE}-byte table footer "
-                          "(truncated or not a checkpoint index)")
+        raise BundleError(
+            f"index is {len(data)} bytes, shorter than the {FOOTER_SIZE}-byte table footer "
+            "(truncated or not a checkpoint index)"
+        )
     footer_at = len(data) - FOOTER_SIZE
     (magic,) = struct.unpack_from("<Q", data, len(data) - 8)
     if magic != MAGIC:
-        raise BundleError(f"footer magic is {magic:#018x}, expected {MAGIC:#018x}: not a TensorFlow "
-                          "checkpoint index (or truncated / garbage at its end)")
+        raise BundleError(
+            f"footer magic is {magic:#018x}, expected {MAGIC:#018x}: not a TensorFlow "
+            "checkpoint index (or truncated / garbage at its end)"
+        )
     meta_handle, pos = _handle(data, footer_at, footer_at + 40, "footer metaindex handle")
     index_handle, pos = _handle(data, pos, footer_at + 40, "footer index handle")
     _read_block(data, meta_handle, "metaindex block", footer_at)
@@ -225,11 +254,15 @@ def read_table(data: bytes) -> Iterator[tuple[bytes, bytes]]:
         block = _read_block(data, handle, f"{what} ({handle})", footer_at)
         for key, value in _block_entries(block, f"{what} ({handle})"):
             if previous is not None and key <= previous:
-                raise BundleError(f"key {key.decode('utf-8', 'replace')!r} is not after "
-                                  f"{previous.decode('utf-8', 'replace')!r}: keys out of order")
+                raise BundleError(
+                    f"key {key.decode('utf-8', 'replace')!r} is not after "
+                    f"{previous.decode('utf-8', 'replace')!r}: keys out of order"
+                )
             if key > separator:
-                raise BundleError(f"key {key.decode('utf-8', 'replace')!r} is past its block's index "
-                                  f"separator {separator.decode('utf-8', 'replace')!r}")
+                raise BundleError(
+                    f"key {key.decode('utf-8', 'replace')!r} is past its block's index "
+                    f"separator {separator.decode('utf-8', 'replace')!r}"
+                )
             previous = key
             yield key, value
 
@@ -250,14 +283,17 @@ def parse_index(data: bytes) -> BundleIndex:
     if header.num_shards < 1:
         raise BundleError(f"header says {header.num_shards} data shards; a checkpoint has at least 1")
     if header.endianness != 0:
-        raise BundleError(f"header says endianness {header.endianness} (big-endian); DeepRacer "
-                          "checkpoints are little-endian and drmodels reads only those")
+        raise BundleError(
+            f"header says endianness {header.endianness} (big-endian); DeepRacer "
+            "checkpoints are little-endian and drmodels reads only those"
+        )
     entries = []
     for key, value in items:
         name = key.decode("utf-8", "replace")
         entries.append(_entry(name, value, header.num_shards))
-    return BundleIndex(int(header.num_shards), int(header.endianness), int(header.version.producer),
-                       tuple(entries))
+    return BundleIndex(
+        int(header.num_shards), int(header.endianness), int(header.version.producer), tuple(entries)
+    )
 
 
 def _entry(name: str, value: bytes, num_shards: int) -> TensorEntry:
@@ -268,8 +304,16 @@ def _entry(name: str, value: bytes, num_shards: int) -> TensorEntry:
     dims = protos.shape_dims(proto.shape)
     if dims is None or any(d < 0 for d in dims):
         raise BundleError(f"tensor {name!r}: shape is not fully defined ({dims})")
-    entry = TensorEntry(name, int(proto.dtype), dims, int(proto.shard_id), int(proto.offset),
-                        int(proto.size), int(proto.crc32c), sliced=len(proto.slices) > 0)
+    entry = TensorEntry(
+        name,
+        int(proto.dtype),
+        dims,
+        int(proto.shard_id),
+        int(proto.offset),
+        int(proto.size),
+        int(proto.crc32c),
+        sliced=len(proto.slices) > 0,
+    )
     if entry.sliced:
         return entry
     if entry.dtype not in DTYPES:
@@ -307,8 +351,14 @@ def shard_extent(entries: list[TensorEntry]) -> int:
     return max((e.offset + e.size for e in entries), default=0)
 
 
-def verify_shard(stream: BinaryIO, entries: list[TensorEntry], *, chunk: int = CHUNK,
-                 max_findings: int = 20, check_trailing: bool = True) -> list[DataFinding]:
+def verify_shard(
+    stream: BinaryIO,
+    entries: list[TensorEntry],
+    *,
+    chunk: int = CHUNK,
+    max_findings: int = 20,
+    check_trailing: bool = True,
+) -> list[DataFinding]:
     """Stream a data shard once, checking every tensor's range and CRC-32C; memory is O(chunk).
 
     Tensors are visited in offset order; gaps between tensors are skipped (alignment padding),
@@ -322,9 +372,15 @@ def verify_shard(stream: BinaryIO, entries: list[TensorEntry], *, chunk: int = C
         if len(findings) >= max_findings:
             break
         if previous is not None and entry.offset < previous.offset + previous.size:
-            findings.append(DataFinding(entry.name, (
-                f"tensor {entry.name!r} (bytes {entry.offset}..{entry.offset + entry.size}) overlaps "
-                f"{previous.name!r} (bytes {previous.offset}..{previous.offset + previous.size})")))
+            findings.append(
+                DataFinding(
+                    entry.name,
+                    (
+                        f"tensor {entry.name!r} (bytes {entry.offset}..{entry.offset + entry.size}) overlaps "
+                        f"{previous.name!r} (bytes {previous.offset}..{previous.offset + previous.size})"
+                    ),
+                )
+            )
             continue
         skip = entry.offset - pos
         skipped = _skip(stream, skip, chunk)
@@ -348,17 +404,30 @@ def verify_shard(stream: BinaryIO, entries: list[TensorEntry], *, chunk: int = C
             previous = entry
             continue  # their CRC covers in-memory length words, not the stored bytes
         if crc != unmask(entry.crc32c_masked):
-            findings.append(DataFinding(entry.name, (
-                f"tensor {entry.name!r} ({entry.dtype_name} {list(entry.shape)}, bytes "
-                f"{entry.offset}..{entry.offset + entry.size}): CRC-32C of its bytes is {crc:#010x} but the "
-                f"index records {unmask(entry.crc32c_masked):#010x}; the tensor's bytes were changed")))
+            findings.append(
+                DataFinding(
+                    entry.name,
+                    (
+                        f"tensor {entry.name!r} ({entry.dtype_name} {list(entry.shape)}, bytes "
+                        f"{entry.offset}..{entry.offset + entry.size}): CRC-32C of its bytes is {crc:#010x} "
+                        "but the "
+                        f"index records {unmask(entry.crc32c_masked):#010x}; the tensor's bytes were changed"
+                    ),
+                )
+            )
         previous = entry
     if check_trailing and len(findings) < max_findings:
         extra = _skip(stream, 1 << 62, chunk)
         if extra:
-            findings.append(DataFinding(None, (
-                f"the shard has {extra} bytes after the last tensor (which ends at byte {pos}); "
-                "a checkpoint written by TensorFlow ends with its last tensor")))
+            findings.append(
+                DataFinding(
+                    None,
+                    (
+                        f"the shard has {extra} bytes after the last tensor (which ends at byte {pos}); "
+                        "a checkpoint written by TensorFlow ends with its last tensor"
+                    ),
+                )
+            )
     return findings
 
 
@@ -376,10 +445,14 @@ def _truncated(missing: list[TensorEntry], pos: int) -> DataFinding:
     first = missing[0]
     more = f" and {len(missing) - 1} later tensor(s)" if len(missing) > 1 else ""
     needed = shard_extent(missing)
-    return DataFinding(first.name, (
-        f"the shard ends at byte {pos} but tensor {first.name!r} needs bytes "
-        f"{first.offset}..{first.offset + first.size}{more} (the index needs {needed} bytes): "
-        "shard truncated"))
+    return DataFinding(
+        first.name,
+        (
+            f"the shard ends at byte {pos} but tensor {first.name!r} needs bytes "
+            f"{first.offset}..{first.offset + first.size}{more} (the index needs {needed} bytes): "
+            "shard truncated"
+        ),
+    )
 
 
 def describe(entries: list[TensorEntry] | tuple[TensorEntry, ...]) -> list[dict[str, object]]:

@@ -111,8 +111,10 @@ def _embedder(prefix: str, sensor: str, metadata: ModelMetadata) -> tuple[list[E
         h, w, c = *IMAGE_HW, channels
         index = 0
         for n, (filters, kernel, stride) in enumerate(convs):
-            what = (f"{sensor} embedder conv {n + 1} of {len(convs)} "
-                    f"({network}: {filters} filters, {kernel}x{kernel})")
+            what = (
+                f"{sensor} embedder conv {n + 1} of {len(convs)} "
+                f"({network}: {filters} filters, {kernel}x{kernel})"
+            )
             out.append(Expected(f"{scope}Conv2d_{index}/kernel", (kernel, kernel, c, filters), what, scope))
             out.append(Expected(f"{scope}Conv2d_{index}/bias", (filters,), what, scope))
             h, w, c = _conv_out(h, kernel, stride), _conv_out(w, kernel, stride), filters
@@ -132,8 +134,10 @@ def _embedder(prefix: str, sensor: str, metadata: ModelMetadata) -> tuple[list[E
 
 
 def _dense(scope_name: str, fallback: str, inputs: int, units: int, what: str) -> list[Expected]:
-    return [Expected(f"{scope_name}/kernel", (inputs, units), what, fallback),
-            Expected(f"{scope_name}/bias", (units,), what, fallback)]
+    return [
+        Expected(f"{scope_name}/kernel", (inputs, units), what, fallback),
+        Expected(f"{scope_name}/bias", (units,), what, fallback),
+    ]
 
 
 def _network_body(prefix: str, metadata: ModelMetadata, middleware: bool) -> tuple[list[Expected], int, int]:
@@ -145,17 +149,29 @@ def _network_body(prefix: str, metadata: ModelMetadata, middleware: bool) -> tup
         out.extend(tensors)
         widths.append((sensor, width))
     total = sum(w for _, w in widths)
-    out.append(Expected(f"{prefix}/gradients_from_head_0-0_rescalers", (), "gradient rescaler (scalar)",
-                        f"{prefix}/"))
+    out.append(
+        Expected(
+            f"{prefix}/gradients_from_head_0-0_rescalers", (), "gradient rescaler (scalar)", f"{prefix}/"
+        )
+    )
     if not middleware:
         return out, total, total
     concat = " + ".join(f"{s} {w}" for s, w in widths)
     width = total
     for n, units in enumerate(_MIDDLEWARE.get(metadata.neural_network, [512])):
-        what = (f"middleware layer {n + 1} ({metadata.neural_network}: {units} units; input = "
-                f"{concat if n == 0 else width} = {width})")
-        out.extend(_dense(f"{prefix}/middleware_fc_embedder/Dense_{2 * n}",
-                          f"{prefix}/middleware_fc_embedder/", width, units, what))
+        what = (
+            f"middleware layer {n + 1} ({metadata.neural_network}: {units} units; input = "
+            f"{concat if n == 0 else width} = {width})"
+        )
+        out.extend(
+            _dense(
+                f"{prefix}/middleware_fc_embedder/Dense_{2 * n}",
+                f"{prefix}/middleware_fc_embedder/",
+                width,
+                units,
+                what,
+            )
+        )
         width = units
     return out, width, total
 
@@ -172,8 +188,15 @@ def _ppo(metadata: ModelMetadata) -> list[Expected]:
     out: list[Expected] = []
     value, vw, _ = _network_body(f"{base}/network_0", metadata, True)
     out.extend(value)
-    out.extend(_dense(f"{base}/network_0/v_values_head_0/output", f"{base}/network_0/v_values_head_0/",
-                      vw, 1, "value head (1 output)"))
+    out.extend(
+        _dense(
+            f"{base}/network_0/v_values_head_0/output",
+            f"{base}/network_0/v_values_head_0/",
+            vw,
+            1,
+            "value head (1 output)",
+        )
+    )
     policy, pw, _ = _network_body(f"{base}/network_1", metadata, True)
     out.extend(policy)
     head = f"{base}/network_1/ppo_head_0"
@@ -209,8 +232,9 @@ def _sac(metadata: ModelMetadata) -> list[Expected]:
     v = f"{ROOT}/v/online/network_0"
     body, vw, _ = _network_body(v, metadata, True)
     out.extend(body)
-    out.extend(_dense(f"{v}/v_values_head_0/output", f"{v}/v_values_head_0/", vw, 1,
-                      "SAC value head (1 output)"))
+    out.extend(
+        _dense(f"{v}/v_values_head_0/output", f"{v}/v_values_head_0/", vw, 1, "SAC value head (1 output)")
+    )
     return out
 
 
@@ -227,8 +251,13 @@ def _fmt(shape: Iterable[int]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def match(expected: list[Expected], actual: Mapping[str, tuple[int, ...]], *, report_extras: bool,
-          optional: Iterable[str] = ()) -> list[Mismatch]:
+def match(
+    expected: list[Expected],
+    actual: Mapping[str, tuple[int, ...]],
+    *,
+    report_extras: bool,
+    optional: Iterable[str] = (),
+) -> list[Mismatch]:
     """Compare expected tensors with actual ones (name -> shape); one Mismatch per layer at fault."""
     optional_set = set(optional)
     unmatched = dict(actual)
@@ -238,9 +267,11 @@ def match(expected: list[Expected], actual: Mapping[str, tuple[int, ...]], *, re
         if exp.name in unmatched:
             found[exp.name] = unmatched.pop(exp.name)
             continue
-        candidates = sorted(n for n, s in unmatched.items()
-                            if n.startswith(exp.scope) and n.rsplit("/", 1)[-1] == exp.leaf
-                            and s == exp.shape)
+        candidates = sorted(
+            n
+            for n, s in unmatched.items()
+            if n.startswith(exp.scope) and n.rsplit("/", 1)[-1] == exp.leaf and s == exp.shape
+        )
         if candidates:
             renamed[exp.name] = candidates[0]
             found[exp.name] = unmatched.pop(candidates[0])
@@ -251,8 +282,11 @@ def match(expected: list[Expected], actual: Mapping[str, tuple[int, ...]], *, re
         by_layer.setdefault(exp.layer, []).append(exp)
     out: list[Mismatch] = []
     for layer, exps in by_layer.items():
-        bad = [e for e in exps if found[e.name] != e.shape
-               and not (found[e.name] is None and e.name in optional_set)]
+        bad = [
+            e
+            for e in exps
+            if found[e.name] != e.shape and not (found[e.name] is None and e.name in optional_set)
+        ]
         if not bad:
             continue
         missing = [e for e in bad if found[e.name] is None]
@@ -267,14 +301,18 @@ def match(expected: list[Expected], actual: Mapping[str, tuple[int, ...]], *, re
             name = renamed.get(e.name, e.name)
             label = e.leaf if name == e.name else f"`{name}`"
             got.append(f"{label} {'missing' if shape is None else _fmt(shape)}")
-        out.append(Mismatch(layer, f"`{layer}`: expected {exp_text} ({exps[0].meaning}); "
-                                   f"found {', '.join(got)}"))
+        out.append(
+            Mismatch(layer, f"`{layer}`: expected {exp_text} ({exps[0].meaning}); found {', '.join(got)}")
+        )
     if report_extras:
         for name, shape in sorted(unmatched.items()):
             if any(mark in name for mark in _IGNORED_EXTRAS) or "/target/" in name:
                 continue
-            out.append(Mismatch(name, f"`{name}` {_fmt(shape)} is not part of the network "
-                                      "model_metadata.json describes"))
+            out.append(
+                Mismatch(
+                    name, f"`{name}` {_fmt(shape)} is not part of the network model_metadata.json describes"
+                )
+            )
     return out
 
 
@@ -295,7 +333,7 @@ def sensors_of(names: Iterable[str], algorithm: str) -> tuple[str, ...]:
     found = set()
     for n in names:
         if n.startswith(base):
-            part = n[len(base):].split("/", 1)[0]
+            part = n[len(base) :].split("/", 1)[0]
             if part in CAMERAS or part in LIDARS:
                 found.add(part)
     return tuple(sorted(found))
@@ -312,18 +350,22 @@ def action_type_of(names: Iterable[str]) -> str | None:
 
 def _describe_md(metadata: ModelMetadata) -> str:
     space = "continuous" if metadata.is_continuous else f"discrete, {metadata.action_count} actions"
-    return (f"{metadata.training_algorithm}, {metadata.neural_network}, sensors {list(metadata.sensors)}, "
-            f"{space}")
+    return (
+        f"{metadata.training_algorithm}, {metadata.neural_network}, sensors {list(metadata.sensors)}, {space}"
+    )
 
 
 MAX_DETAILS = 12
 
 
-def check_tensors(metadata: ModelMetadata, tensors: Mapping[str, tuple[int, ...]],
-                  path: str) -> list[Problem]:
+def check_tensors(
+    metadata: ModelMetadata, tensors: Mapping[str, tuple[int, ...]], path: str
+) -> list[Problem]:
     """Every way a checkpoint's tensors (name -> shape) disagree with model_metadata.json."""
-    fix = ("Use the model_metadata.json the model was trained with (the checkpoint's network must match "
-           "its sensors, neural_network, training_algorithm and action space), or restore the checkpoint.")
+    fix = (
+        "Use the model_metadata.json the model was trained with (the checkpoint's network must match "
+        "its sensors, neural_network, training_algorithm and action space), or restore the checkpoint."
+    )
     names = list(tensors)
     problems: list[Problem] = []
 
@@ -333,41 +375,58 @@ def check_tensors(metadata: ModelMetadata, tensors: Mapping[str, tuple[int, ...]
     algorithm = algorithm_of(names)
     if algorithm is None:
         example = f" (first: `{names[0]}`)" if names else ""
-        refuse(f"holds {len(names)} tensors{example} but none under `{ROOT}/main/` (clipped PPO) or "
-               f"`{ROOT}/policy/` (SAC): not a DeepRacer checkpoint")
+        refuse(
+            f"holds {len(names)} tensors{example} but none under `{ROOT}/main/` (clipped PPO) or "
+            f"`{ROOT}/policy/` (SAC): not a DeepRacer checkpoint"
+        )
         return problems
     if algorithm != metadata.training_algorithm:
         scope = "policy" if algorithm == "sac" else "main"
-        refuse(f"the checkpoint's networks are {algorithm} (tensors under `{ROOT}/{scope}/`) "
-               f"but model_metadata.json says training_algorithm {metadata.training_algorithm}")
+        refuse(
+            f"the checkpoint's networks are {algorithm} (tensors under `{ROOT}/{scope}/`) "
+            f"but model_metadata.json says training_algorithm {metadata.training_algorithm}"
+        )
         return problems
     sensors = sensors_of(names, algorithm)
     if set(sensors) != set(metadata.sensors):
-        refuse(f"the checkpoint has input embedders for sensors {list(sensors)} "
-               f"(scopes `{ROOT}/{wrapper(metadata)}/online/network_0/<SENSOR>/`) but model_metadata.json "
-               f"lists {list(metadata.sensors)}")
+        refuse(
+            f"the checkpoint has input embedders for sensors {list(sensors)} "
+            f"(scopes `{ROOT}/{wrapper(metadata)}/online/network_0/<SENSOR>/`) but model_metadata.json "
+            f"lists {list(metadata.sensors)}"
+        )
     kind = action_type_of(names)
     if algorithm == "clipped_ppo" and kind is not None and kind != metadata.action_space_type:
         head = "policy_fc (discrete)" if kind == "discrete" else "policy_mean/policy_log_std (continuous)"
-        refuse(f"the checkpoint's policy head is `ppo_head_0/{head}` but model_metadata.json says "
-               f"action_space_type {metadata.action_space_type}")
+        refuse(
+            f"the checkpoint's policy head is `ppo_head_0/{head}` but model_metadata.json says "
+            f"action_space_type {metadata.action_space_type}"
+        )
         # the head's shape cannot be judged against an action space of the other kind
-        metadata = replace(metadata, action_space_type=kind,
-                           discrete_actions=metadata.discrete_actions or ((0, 0),))
+        metadata = replace(
+            metadata, action_space_type=kind, discrete_actions=metadata.discrete_actions or ((0, 0),)
+        )
         head_known = False
     else:
         head_known = True
-    mismatches = [m for m in match(expected_tensors(metadata), tensors, report_extras=True)
-                  if head_known or "/ppo_head_0" not in m.layer]
+    mismatches = [
+        m
+        for m in match(expected_tensors(metadata), tensors, report_extras=True)
+        if head_known or "/ppo_head_0" not in m.layer
+    ]
     if not mismatches:
         return problems
     if not problems and metadata.sensors and set(sensors) == set(metadata.sensors):
-        fits = [n for n in NETWORKS if n != metadata.neural_network
-                and not match(expected_tensors(replace(metadata, neural_network=n)), tensors,
-                              report_extras=True)]
+        fits = [
+            n
+            for n in NETWORKS
+            if n != metadata.neural_network
+            and not match(expected_tensors(replace(metadata, neural_network=n)), tensors, report_extras=True)
+        ]
         if fits:
-            refuse(f"the checkpoint's layer shapes are those of neural_network {fits[0]} but "
-                   f"model_metadata.json says {metadata.neural_network}")
+            refuse(
+                f"the checkpoint's layer shapes are those of neural_network {fits[0]} but "
+                f"model_metadata.json says {metadata.neural_network}"
+            )
     for m in mismatches[:MAX_DETAILS]:
         refuse(m.message)
     if len(mismatches) > MAX_DETAILS:
