@@ -74,13 +74,61 @@ class _Guarded:
             raise _SourceSide(exc) from exc
 
 
+def edited(info: ObjectInfo, detail: str = "") -> CopyFailed:
+    return CopyFailed(
+        Code.MODEL_VALIDATION_SERVICE_ERROR,
+        info.key,
+        f"it changed after it was listed (ETag {info.etag}){detail}: the file was edited during the import",
+        "Leave the model's files untouched while it is imported, then retry the import.",
+    )
+
+
 def open_pinned(source: Source, info: ObjectInfo) -> BinaryIO:
-    """Open `info.key`, refusing a version other than the listed one when the source can tell."""
-    pinned: Any = getattr(source, "open_if_match", None)
-    if pinned is not None and info.etag:
-        stream: BinaryIO = pinned(info.key, info.etag)
-        return stream
+    """Open `info.key`, refusing a version other than the listed one (GetObject If-Match on S3)."""
+    from drmodels.storage.s3 import S3Source
+
+    if isinstance(source, S3Source) and info.etag:
+        return _s3_get_if_match(source, info)
     return source.open(info.key)
+
+
+def _s3_get_if_match(source: Any, info: ObjectInfo) -> BinaryIO:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from drmodels.storage.s3client import source_error
+
+    key = source.prefix + info.key
+    try:
+        body = source._client.get_object(Bucket=source.bucket, Key=key, IfMatch=info.etag)["Body"]
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) in ("PreconditionFailed", "412"):
+            raise edited(info) from exc
+        raise source_error(
+            exc, source.bucket, key, action="s3:GetObject", role_arn=source.role_arn, path=info.key
+        ) from exc
+    except BotoCoreError as exc:
+        raise source_error(exc, source.bucket, key, action="s3:GetObject", path=info.key) from exc
+    return _BotoBody(body)  # type: ignore[return-value]
+
+
+class _BotoBody:
+    """A StreamingBody as a readable, closable binary stream."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self._body.read(None if n < 0 else n)
+        return data
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> _BotoBody:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def stream_copy(
@@ -89,16 +137,14 @@ def stream_copy(
     """One attempt: stream the object into the store and check what arrived against the listing."""
     try:
         raw = open_pinned(source, info)
+    except CopyFailed:
+        raise
     except SourceError as exc:
         raise _SourceSide(exc) from exc
     with raw:
         stored = store.write(dest, _Guarded(raw), info.size, progress)  # type: ignore[arg-type]
     expected = plain_md5(info.etag)
-    got = (
-        stored.checksum.removeprefix("md5:")
-        if stored.checksum and stored.checksum.startswith("md5:")
-        else None
-    )
+    got = stored.md5
     if expected and got and expected != got:
         store.delete([dest])
         raise CopyFailed(

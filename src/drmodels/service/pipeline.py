@@ -12,10 +12,10 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from drmodels.registry.db import Registry
 from drmodels.registry.models import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
@@ -70,6 +70,8 @@ class Env:
     server_side_copy: ServerSideCopy | None = None
     """Given (source, store), a server-side copy function when both share an S3 endpoint, else None."""
     on_progress: Callable[[Progress], None] | None = None
+    deep: bool = True
+    """Run the deep checks (checkpoint tensors, graph) on the stored copy when they are available."""
 
 
 class ImportFailed(Exception):
@@ -107,9 +109,9 @@ def run_import(job_id: int, env: Env) -> str:
     claimed = _claim(job_id, env)
     if claimed is None:
         return _status_of_job(job_id, env)
-    model_id, location, role_arn = claimed
+    model_id, location, role_arn, fresh = claimed
     try:
-        _import(job_id, model_id, location, role_arn, env)
+        _import(job_id, model_id, location, role_arn, fresh, env)
     except ImportFailed as exc:
         _fail(job_id, model_id, exc.problems, env)
         return ModelStatus.IMPORT_ERROR.value
@@ -131,7 +133,8 @@ def _status_of_job(job_id: int, env: Env) -> str:
         return job.model.status if job is not None else ModelStatus.IMPORT_ERROR.value
 
 
-def _claim(job_id: int, env: Env) -> tuple[str, str, str | None] | None:
+def _claim(job_id: int, env: Env) -> tuple[str, str, str | None, bool] | None:
+    """Mark the job RUNNING by this worker; None if it is finished or another live worker has it."""
     with env.registry.session() as s:
         job = s.get(ImportJob, job_id, with_for_update=True)
         if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
@@ -154,7 +157,8 @@ def _claim(job_id: int, env: Env) -> tuple[str, str, str | None] | None:
                 message=f"import attempt {job.attempts} from {job.source}",
             )
         )
-        return model.id, job.source, job.role_arn
+        fresh = job.attempts == 1 and len(model.jobs) == 1
+        return model.id, job.source, job.role_arn, fresh
 
 
 class _Tracker:
@@ -201,9 +205,9 @@ class _Tracker:
                     job.heartbeat_at = utcnow()
 
 
-def _import(job_id: int, model_id: str, location: str, role_arn: str | None, env: Env) -> None:
+def _import(job_id: int, model_id: str, location: str, role_arn: str | None, fresh: bool, env: Env) -> None:
     try:
-        source = env.open_source(location, role_arn)
+        source: Source = _Remembering(env.open_source(location, role_arn))
         report = env.inspect(source, env.limits)
     except SourceError as exc:
         raise ImportFailed([error(exc.code, exc.path, exc.message, exc.fix)]) from exc
@@ -214,14 +218,15 @@ def _import(job_id: int, model_id: str, location: str, role_arn: str | None, env
 
     store = env.store
     wanted = {virtual_key(model_id, o.key): o for o in plan.objects}
-    kept = _reconcile(model_id, wanted, store)
+    # A first attempt on a new model finds nothing in the store: no need to look.
+    kept = {} if fresh else _reconcile(model_id, wanted, store)
     todo = [(k, o) for k, o in wanted.items() if k not in kept]
     tracker = _Tracker(job_id, env, sum(o.size for o in plan.objects), len(plan.objects))
     for key in kept:
         tracker.bytes_done += wanted[key].size
         tracker.files_done += 1
     stored = dict(kept)
-    stored.update(_copy_all(source, todo, env, tracker))
+    stored.update(_copy_all(_inner(source), todo, env, tracker))
 
     car_size = 0
     if plan.build_car_archive and plan.car_archive_graph:
@@ -229,11 +234,40 @@ def _import(job_id: int, model_id: str, location: str, role_arn: str | None, env
         car_size = _build_car(model_id, plan.car_archive_graph, wanted, metadata_bytes, env)
 
     tracker.stage = "verify"
-    _verify(wanted, stored, store)
+    _verify(model_id, wanted, stored, store)
     deep_problems, checkpoints = _deep(store, model_id, report, metadata, env)
     if any(p.is_error for p in deep_problems):
         raise ImportFailed(deep_problems)
     _ready(job_id, model_id, report, metadata, stored, car_size, checkpoints, env)
+
+
+class _Remembering:
+    """A source that keeps the small files it has read, so the metadata is not fetched twice."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self._read: dict[str, bytes] = {}
+
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
+    def list(self) -> Iterator[ObjectInfo]:
+        return self.inner.list()
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        data = self._read.get(key)
+        if data is None or len(data) > max_bytes:
+            data = self.inner.read(key, max_bytes)
+            self._read[key] = data
+        return data
+
+    def open(self, key: str) -> BinaryIO:
+        return self.inner.open(key)
+
+
+def _inner(source: Source) -> Source:
+    return source.inner if isinstance(source, _Remembering) else source
 
 
 def _metadata(source: Source, report: Report, limits: Limits) -> tuple[ModelMetadata | None, bytes]:
@@ -328,11 +362,19 @@ def _build_car(
     return stored.size
 
 
-def _verify(wanted: dict[str, ObjectInfo], stored: dict[str, StoredObject], store: ModelStore) -> None:
-    """Every planned object is in the store with the listed size and the checksum the copy saw."""
+def _verify(
+    model_id: str, wanted: dict[str, ObjectInfo], stored: dict[str, StoredObject], store: ModelStore
+) -> None:
+    """Every planned object is in the store with the listed size and the checksum the copy saw.
+
+    One listing of the model's prefix (sizes and ETags); a store that lists no checksum is asked per key.
+    """
     problems: list[Problem] = []
+    listed = {o.key: o for o in store.scan(virtual_prefix(model_id))}
     for key, info in sorted(wanted.items()):
-        now = store.stat(key)
+        now = listed.get(key)
+        if now is not None and now.checksum is None:
+            now = store.stat(key)
         copied = stored.get(key)
         rel = info.key
         if now is None or copied is None:
@@ -376,6 +418,8 @@ def _deep(
     except ImportError:
         return [], report.plan.checkpoints
     if metadata is None:
+        return [], report.plan.checkpoints
+    if not env.deep:
         return [], report.plan.checkpoints
     result: Any = deep_check(store.source(virtual_prefix(model_id)), report, metadata, limits=env.limits)
     return list(result.problems), tuple(result.checkpoints) or report.plan.checkpoints

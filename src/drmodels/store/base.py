@@ -25,7 +25,9 @@ class StoredObject:
     key: str
     size: int
     checksum: str | None
-    """'md5:<hex>' when the store knows the content's MD5, else the store's opaque ETag."""
+    """'md5:<hex>' when the store knows the content's MD5, else 'etag:<the store's opaque ETag>'."""
+    md5: str | None = None
+    """The content's MD5 when the write computed it (also for multipart uploads)."""
 
 
 def check_key(key: str) -> str:

@@ -68,7 +68,7 @@ class LocalStore:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-        return StoredObject(key, size, f"md5:{reader.md5}")
+        return StoredObject(key, size, f"md5:{reader.md5}", reader.md5)
 
     def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
