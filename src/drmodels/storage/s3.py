@@ -63,6 +63,11 @@ class S3Source:
     def location(self) -> str:
         return self._url
 
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client (with the role's credentials), for copies by the import pipeline."""
+        return self._client
+
     def _error(self, exc: Exception, key: str | None, action: str) -> SourceError:
         path = "" if key is None else key[len(self.prefix):]
         return source_error(exc, self.bucket, key, action=action, role_arn=self.role_arn, path=path)
