@@ -36,7 +36,7 @@ def check(
             out["checkpoints"] = tensors
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print_report(Console(), report)
+        print_report(Console(soft_wrap=True), report)
     raise typer.Exit(0 if report.importable else 1)
 
 

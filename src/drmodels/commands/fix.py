@@ -27,7 +27,7 @@ def fix(
 
     Only adds files; never deletes or overwrites one of yours. Exit 0 when the folder is importable.
     """
-    console = Console()
+    console = Console(soft_wrap=True)
     if not folder.is_dir():
         console.print(f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
                       "for an archive or S3 prefix, download or extract it first.")

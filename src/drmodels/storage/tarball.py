@@ -20,8 +20,17 @@ _READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
 class TarballSource:
     """Members of the archive as objects; a single top folder holding the model is stepped into."""
 
-    def __init__(self, path: Path, location: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        location: str | None = None,
+        *,
+        max_members: int = MAX_MEMBERS,
+        max_total_bytes: int = MAX_TOTAL_BYTES,
+    ) -> None:
         self.path = path
+        self.max_members = max_members
+        self.max_total_bytes = max_total_bytes
         self._location = location or str(path)
         self._tar: tarfile.TarFile | None = None
         self._members: dict[str, tarfile.TarInfo] = {}
@@ -49,8 +58,9 @@ class TarballSource:
             for count, member in enumerate(tar, 1):
                 name = self._safe_name(member)
                 total += member.size
-                if count > MAX_MEMBERS or total > MAX_TOTAL_BYTES:
-                    raise self._refuse(f"holds more than {MAX_MEMBERS} members or {MAX_TOTAL_BYTES} bytes; "
+                if count > self.max_members or total > self.max_total_bytes:
+                    raise self._refuse(f"holds more than {self.max_members} members or "
+                                       f"{self.max_total_bytes} bytes; "
                                        "it is refused as a possible archive bomb")
                 if member.isfile() and name:
                     regular[name] = member
@@ -63,8 +73,8 @@ class TarballSource:
 
     def _safe_name(self, member: tarfile.TarInfo) -> str:
         raw = member.name
-        name = posixpath.normpath(raw.lstrip("./") or ".") if raw not in ("", ".", "./") else ""
-        if raw.startswith("/") or name == ".." or name.startswith("../"):
+        name = posixpath.normpath(raw or ".")
+        if name.startswith("/") or name == ".." or name.startswith("../"):
             raise self._refuse(f"has a member {raw!r} that points outside the archive; it is refused")
         if member.issym() or member.islnk():
             raise self._refuse(f"has a link member {raw!r} -> {member.linkname!r}; model folders hold "
