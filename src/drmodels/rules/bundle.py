@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import google_crc32c
 
@@ -56,6 +56,10 @@ DTYPES: dict[int, tuple[str, int]] = {
     22: ("uint32", 4),
     23: ("uint64", 8),
 }
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class BundleError(ValueError):
@@ -352,7 +356,7 @@ def shard_extent(entries: list[TensorEntry]) -> int:
 
 
 def verify_shard(
-    stream: BinaryIO,
+    stream: Readable,
     entries: list[TensorEntry],
     *,
     chunk: int = CHUNK,
@@ -431,7 +435,7 @@ def verify_shard(
     return findings
 
 
-def _skip(stream: BinaryIO, n: int, chunk: int) -> int:
+def _skip(stream: Readable, n: int, chunk: int) -> int:
     done = 0
     while done < n:
         part = stream.read(min(chunk, n - done))
