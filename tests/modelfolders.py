@@ -162,8 +162,10 @@ class ModelFolder:
 def car_archive_bytes(metadata: dict[str, object] | None = None) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in (("agent/model.pb", b"\x0a\x04node"), ("model_metadata.json",
-                                                                  dumps(metadata or DISCRETE_METADATA))):
+        for name, data in (
+            ("agent/model.pb", b"\x0a\x04node"),
+            ("model_metadata.json", dumps(metadata or DISCRETE_METADATA)),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -262,8 +264,12 @@ def console_2020_model(root: Path) -> ModelFolder:
     folder = ModelFolder(root)
     folder.write("reward_function.py", REWARD)
     folder.write("ip/hyperparameters.json", HYPERPARAMETERS)
-    metadata = {"action_space": DISCRETE_ACTIONS, "sensor": ["FRONT_FACING_CAMERA"],
-                "neural_network": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW", "version": "3"}
+    metadata = {
+        "action_space": DISCRETE_ACTIONS,
+        "sensor": ["FRONT_FACING_CAMERA"],
+        "neural_network": "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
+        "version": "3",
+    }
     folder.write("model/model_metadata.json", dumps(metadata))
     folder.checkpoint(10, 35000)
     name = folder.checkpoint(11, 38428)

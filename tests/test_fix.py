@@ -6,10 +6,10 @@ import hashlib
 import tarfile
 from pathlib import Path
 
-import modelfolders as mf
 import pytest
 from typer.testing import CliRunner
 
+import modelfolders as mf
 from drmodels.cli import app
 from drmodels.rules.limits import Limits
 from drmodels.service.check import check_source
@@ -20,8 +20,11 @@ runner = CliRunner()
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_drfc_upload_goes_from_refused_to_importable(tmp_path: Path) -> None:
@@ -65,7 +68,9 @@ def test_car_archive_is_reproducible(tmp_path: Path) -> None:
     assert archives[0] == archives[1]
 
 
-@pytest.mark.parametrize(("choice", "expected"), [("last", "17_Step-37295.ckpt"), ("16", "16_Step-32917.ckpt")])
+@pytest.mark.parametrize(
+    ("choice", "expected"), [("last", "17_Step-37295.ckpt"), ("16", "16_Step-32917.ckpt")]
+)
 def test_checkpoint_choice(tmp_path: Path, choice: str, expected: str) -> None:
     folder = mf.drfc_upload(tmp_path).remove("model/coach_checkpoint")
     apply_fixes(tmp_path, plan_fixes(tmp_path, Limits(), choice))
@@ -74,8 +79,15 @@ def test_checkpoint_choice(tmp_path: Path, choice: str, expected: str) -> None:
 
 def test_checkpoint_best_from_a_misplaced_json(tmp_path: Path) -> None:
     folder = mf.drfc_upload(tmp_path).remove("model/coach_checkpoint")
-    folder.write("deepracer_checkpoints.json", mf.dumps(
-        {"best_checkpoint": {"name": "16_Step-32917.ckpt"}, "last_checkpoint": {"name": "17_Step-37295.ckpt"}}))
+    folder.write(
+        "deepracer_checkpoints.json",
+        mf.dumps(
+            {
+                "best_checkpoint": {"name": "16_Step-32917.ckpt"},
+                "last_checkpoint": {"name": "17_Step-37295.ckpt"},
+            }
+        ),
+    )
     apply_fixes(tmp_path, plan_fixes(tmp_path, Limits(), "best"))
     assert folder.read("model/.coach_checkpoint") == b"16_Step-32917.ckpt"
 

@@ -8,10 +8,10 @@ import os
 import tarfile
 from pathlib import Path
 
-import modelfolders as mf
 import pytest
 from typer.testing import CliRunner
 
+import modelfolders as mf
 from drmodels.cli import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
@@ -32,18 +32,30 @@ def codes(out: dict[str, object]) -> list[str]:
     return [p["code"] for p in out["problems"]]  # type: ignore[attr-defined, index]
 
 
-@pytest.mark.parametrize("key", ["reward_function.py", "ip/hyperparameters.json", "model/model_metadata.json",
-                                 "model/.coach_checkpoint", "training_params.yaml",
-                                 "metrics/TrainingMetrics.json"])
-@pytest.mark.parametrize("data", [os.urandom(4096), b"\xff\xfe\x00\x00garbage", "é".encode("latin-1") * 50],
-                         ids=["random", "binary", "latin-1"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "reward_function.py",
+        "ip/hyperparameters.json",
+        "model/model_metadata.json",
+        "model/.coach_checkpoint",
+        "training_params.yaml",
+        "metrics/TrainingMetrics.json",
+    ],
+)
+@pytest.mark.parametrize(
+    "data",
+    [os.urandom(4096), b"\xff\xfe\x00\x00garbage", "é".encode("latin-1") * 50],
+    ids=["random", "binary", "latin-1"],
+)
 def test_binary_and_non_utf8_control_files(tmp_path: Path, key: str, data: bytes) -> None:
     folder = mf.console_model(tmp_path).write(key, data)
     code, out = check_json(str(folder.root))
     mine = [p for p in out["problems"] if p["path"] == key]  # type: ignore[attr-defined]
     assert mine, out
-    assert all(p["code"] in (Code.MODEL_VALIDATION_SERVICE_ERROR, Code.COACH_CHECKPOINT_DOES_NOT_EXIST)
-               for p in mine)
+    assert all(
+        p["code"] in (Code.MODEL_VALIDATION_SERVICE_ERROR, Code.COACH_CHECKPOINT_DOES_NOT_EXIST) for p in mine
+    )
     assert code == (0 if key.startswith(("training", "metrics")) else 1)
 
 
@@ -59,8 +71,14 @@ def test_huge_files_are_judged_by_size_not_read(tmp_path: Path) -> None:
 
 def test_odd_file_names(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
-    for name in ("logs/a b.log", "logs/ü🏎.log", "logs/2026-04-10T19:26:15.164Z-x.log", "logs/%41+=&?#.log",
-                 "metrics/we\\ird.json", "logs/\t.log"):
+    for name in (
+        "logs/a b.log",
+        "logs/ü🏎.log",
+        "logs/2026-04-10T19:26:15.164Z-x.log",
+        "logs/%41+=&?#.log",
+        "metrics/we\\ird.json",
+        "logs/\t.log",
+    ):
         folder.write(name, b"x")
     (tmp_path / "logs").joinpath(os.fsdecode(b"bad-\xff.log")).write_bytes(b"x")
     code, out = check_json(str(folder.root))
@@ -138,8 +156,11 @@ def test_archive_bomb_caps(tmp_path: Path) -> None:
     assert "bomb" in report.problems[0].explanation
 
 
-@pytest.mark.parametrize("data", [b"", b"not an archive", b"\x1f\x8b\x08\x00garbage-gzip", os.urandom(5000)],
-                         ids=["empty", "text", "bad gzip", "random"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not an archive", b"\x1f\x8b\x08\x00garbage-gzip", os.urandom(5000)],
+    ids=["empty", "text", "bad gzip", "random"],
+)
 def test_broken_archives(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "model.tar.gz"
     path.write_bytes(data)

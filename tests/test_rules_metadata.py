@@ -6,9 +6,9 @@ import copy
 import json
 from typing import Any
 
-import modelfolders as mf
 import pytest
 
+import modelfolders as mf
 from drmodels.rules.hyperparameters import check_hyperparameters
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem
@@ -33,9 +33,11 @@ ACCEPTED = {
     "version missing": with_(mf.DISCRETE_METADATA, version=None),
     "version 2": with_(mf.DISCRETE_METADATA, version="2"),
     "version 6": with_(mf.DISCRETE_METADATA, version="6"),
-    "version 4.0 + lidar_config": with_(mf.DISCRETE_METADATA, version="4.0",
-                                        lidar_config={"num_sectors": 8, "num_values_per_sector": 8,
-                                                      "clipping_dist": 2.0}),
+    "version 4.0 + lidar_config": with_(
+        mf.DISCRETE_METADATA,
+        version="4.0",
+        lidar_config={"num_sectors": 8, "num_values_per_sector": 8, "clipping_dist": 2.0},
+    ),
     "version as a number": with_(mf.DISCRETE_METADATA, version=5),
     "only action_space (2019)": {"action_space": mf.DISCRETE_ACTIONS},
     "no type or algorithm (v3)": with_(mf.DISCRETE_METADATA, action_space_type=None, training_algorithm=None),
@@ -46,19 +48,29 @@ ACCEPTED = {
     "stereo + lidar": with_(mf.DISCRETE_METADATA, sensor=["STEREO_CAMERAS", "LIDAR"]),
     "lidar first": with_(mf.DISCRETE_METADATA, sensor=["LIDAR", "STEREO_CAMERAS"]),
     "sector lidar": with_(mf.CONTINUOUS_METADATA, sensor=["SECTOR_LIDAR", "STEREO_CAMERAS"]),
-    "discretized sector lidar": with_(mf.DISCRETE_METADATA, sensor=["FRONT_FACING_CAMERA", "DISCRETIZED_SECTOR_LIDAR"],
-                                      lidar_config={"num_sectors": 16, "num_values_per_sector": 4}),
+    "discretized sector lidar": with_(
+        mf.DISCRETE_METADATA,
+        sensor=["FRONT_FACING_CAMERA", "DISCRETIZED_SECTOR_LIDAR"],
+        lidar_config={"num_sectors": 16, "num_values_per_sector": 4},
+    ),
     "observation": with_(mf.DISCRETE_METADATA, sensor=["observation"], version=None),
     "left camera": with_(mf.DISCRETE_METADATA, sensor=["LEFT_CAMERA"]),
     "network DCN": with_(mf.DISCRETE_METADATA, neural_network="DEEP_CONVOLUTIONAL_NETWORK"),
     "network DEEP": with_(mf.DISCRETE_METADATA, neural_network="DEEP_CONVOLUTIONAL_NETWORK_DEEP"),
     "regional parameters ints": with_(mf.CONTINUOUS_METADATA, regional_parameters=[0, 0, 0, 0]),
     "unknown extra keys": with_(mf.DISCRETE_METADATA, my_notes={"a": 1}),
-    "actions without index": with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": -30.0, "speed": 0.5},
-                                                                       {"steering_angle": 30, "speed": 14}]),
+    "actions without index": with_(
+        mf.DISCRETE_METADATA,
+        action_space=[{"steering_angle": -30.0, "speed": 0.5}, {"steering_angle": 30, "speed": 14}],
+    ),
     "duplicate actions": with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": 5}] * 3),
-    "15-digit floats, asymmetric": with_(mf.CONTINUOUS_METADATA, action_space={
-        "steering_angle": {"high": 27, "low": -18}, "speed": {"high": 2.619548947814496, "low": 0.0}}),
+    "15-digit floats, asymmetric": with_(
+        mf.CONTINUOUS_METADATA,
+        action_space={
+            "steering_angle": {"high": 27, "low": -18},
+            "speed": {"high": 2.619548947814496, "low": 0.0},
+        },
+    ),
 }
 
 
@@ -72,8 +84,10 @@ def test_accepted_variants(doc: dict[str, Any]) -> None:
 def test_defaults_follow_the_simulation_app() -> None:
     metadata, _ = parse({"action_space": mf.DISCRETE_ACTIONS})
     assert metadata == ModelMetadata(
-        sensors=("observation",), neural_network="DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
-        training_algorithm="clipped_ppo", action_space_type="discrete",
+        sensors=("observation",),
+        neural_network="DEEP_CONVOLUTIONAL_NETWORK_SHALLOW",
+        training_algorithm="clipped_ppo",
+        action_space_type="discrete",
         discrete_actions=tuple((float(a["steering_angle"]), float(a["speed"])) for a in mf.DISCRETE_ACTIONS),
     )
     metadata, _ = parse(mf.CONTINUOUS_METADATA)
@@ -83,28 +97,54 @@ def test_defaults_follow_the_simulation_app() -> None:
 
 REFUSED = {
     "action_space_type f": (with_(mf.DISCRETE_METADATA, action_space_type="f"), "action_space_type"),
-    "discrete type with a range": (with_(mf.CONTINUOUS_METADATA, action_space_type="discrete"), "action_space_type"),
-    "continuous type with a list": (with_(mf.DISCRETE_METADATA, action_space_type="continuous"), "action_space_type"),
+    "discrete type with a range": (
+        with_(mf.CONTINUOUS_METADATA, action_space_type="discrete"),
+        "action_space_type",
+    ),
+    "continuous type with a list": (
+        with_(mf.DISCRETE_METADATA, action_space_type="continuous"),
+        "action_space_type",
+    ),
     "empty action space": (with_(mf.DISCRETE_METADATA, action_space=[]), "action_space"),
     "no action space": (with_(mf.DISCRETE_METADATA, action_space=None), "action_space"),
     "SAC with a list": (with_(mf.DISCRETE_METADATA, training_algorithm="sac"), "training_algorithm"),
     "unknown algorithm": (with_(mf.DISCRETE_METADATA, training_algorithm="dqn"), "training_algorithm"),
-    "low > high": (with_(mf.CONTINUOUS_METADATA, action_space={
-        "steering_angle": {"low": 30, "high": -30}, "speed": {"low": 1, "high": 2}}), "action_space.steering_angle"),
+    "low > high": (
+        with_(
+            mf.CONTINUOUS_METADATA,
+            action_space={"steering_angle": {"low": 30, "high": -30}, "speed": {"low": 1, "high": 2}},
+        ),
+        "action_space.steering_angle",
+    ),
     "two cameras": (with_(mf.DISCRETE_METADATA, sensor=["FRONT_FACING_CAMERA", "STEREO_CAMERAS"]), "sensor"),
     "no camera": (with_(mf.DISCRETE_METADATA, sensor=["LIDAR"]), "sensor"),
     "two lidars": (with_(mf.DISCRETE_METADATA, sensor=["STEREO_CAMERAS", "LIDAR", "SECTOR_LIDAR"]), "sensor"),
     "unknown sensor": (with_(mf.DISCRETE_METADATA, sensor=["FRONT_FACING_CAMERA", "RADAR"]), "sensor[1]"),
     "LLM network": (with_(mf.CONTINUOUS_METADATA, neural_network="LLM"), "neural_network"),
     "unknown network": (with_(mf.DISCRETE_METADATA, neural_network="RESNET"), "neural_network"),
-    "speed as a string": (with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": "1.0"}]),
-                          "action_space[0].speed"),
-    "speed as a bool": (with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": True}]),
-                        "action_space[0].speed"),
-    "missing speed": (with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0}]), "action_space[0].speed"),
-    "range without high": (with_(mf.CONTINUOUS_METADATA, action_space={
-        "steering_angle": {"low": -30}, "speed": {"low": 1, "high": 2}}), "action_space.steering_angle.high"),
-    "num_sectors 7": (with_(mf.DISCRETE_METADATA, lidar_config={"num_sectors": 7}), "lidar_config.num_sectors"),
+    "speed as a string": (
+        with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": "1.0"}]),
+        "action_space[0].speed",
+    ),
+    "speed as a bool": (
+        with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": True}]),
+        "action_space[0].speed",
+    ),
+    "missing speed": (
+        with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0}]),
+        "action_space[0].speed",
+    ),
+    "range without high": (
+        with_(
+            mf.CONTINUOUS_METADATA,
+            action_space={"steering_angle": {"low": -30}, "speed": {"low": 1, "high": 2}},
+        ),
+        "action_space.steering_angle.high",
+    ),
+    "num_sectors 7": (
+        with_(mf.DISCRETE_METADATA, lidar_config={"num_sectors": 7}),
+        "lidar_config.num_sectors",
+    ),
     "version not a number": (with_(mf.DISCRETE_METADATA, version="five"), "version"),
     "sensor not a list": (with_(mf.DISCRETE_METADATA, sensor="FRONT_FACING_CAMERA"), "sensor"),
 }
@@ -117,7 +157,7 @@ def test_refused_with_field_line_and_column(doc: dict[str, Any], field: str) -> 
     assert metadata is None and errors
     assert all(p.code is Code.MODEL_VALIDATION_SERVICE_ERROR for p in errors)
     assert any(f"`{field}`" in p.explanation for p in errors), [p.explanation for p in errors]
-    placed = [p for p in errors if f"`{field}`" in p.explanation][0]
+    placed = next(p for p in errors if f"`{field}`" in p.explanation)
     if field != "action_space" or "action_space" in doc:
         assert "(line " in placed.explanation and "column " in placed.explanation
 
@@ -155,8 +195,13 @@ def test_a_json_list_is_not_metadata() -> None:
 
 
 def test_index_not_matching_position_is_a_warning() -> None:
-    doc = with_(mf.DISCRETE_METADATA, action_space=[{"steering_angle": 0, "speed": 1, "index": 1},
-                                                    {"steering_angle": 10, "speed": 1, "index": 2}])
+    doc = with_(
+        mf.DISCRETE_METADATA,
+        action_space=[
+            {"steering_angle": 0, "speed": 1, "index": 1},
+            {"steering_angle": 10, "speed": 1, "index": 2},
+        ],
+    )
     metadata, problems = parse(doc)
     assert metadata is not None and metadata.action_count == 2
     assert [p.is_error for p in problems] == [False, False]

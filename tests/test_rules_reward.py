@@ -12,13 +12,15 @@ ACCEPTED = {
     "other parameter name": b"def reward_function(param_dict):\n    return 1.0",
     "CRLF, tabs, no final newline": b"import math\r\ndef reward_function(params):\r\n\treturn 1.0",
     "non-ASCII comment": "# vitesse élevée 🏎\ndef reward_function(params):\n    return 1.0\n".encode(),
-    "module-level instance method": b"class Reward:\n    def reward_function(self, params):\n        return 1.0\n"
-                                    b"reward_object = Reward()\nreward_function = reward_object.reward_function\n",
+    "module-level instance method": (
+        b"class Reward:\n    def reward_function(self, params):\n        return 1.0\n"
+        b"reward_object = Reward()\nreward_function = reward_object.reward_function\n"
+    ),
     "typed": b"def reward_function(params: dict) -> float:\n    return 1.0\n",
     "default extra argument": b"def reward_function(params, scale=1.0):\n    return scale\n",
     "lambda": b"reward_function = lambda params: 1.0\n",
     "never executed": b"import os\nos.system('rm -rf /')\nraise SystemExit(3)\ndef reward_function(params):\n"
-                      b"    return 1.0\n",
+    b"    return 1.0\n",
 }
 
 
@@ -29,12 +31,17 @@ def test_accepted(source: bytes) -> None:
 
 REFUSED = {
     "no entry point": (b"def reward(params):\n    return 1.0\n", "has no top-level `reward_function`"),
-    "only a method": (b"class R:\n    def reward_function(self, params):\n        return 1\n",
-                      "only as a method of class `R`"),
+    "only a method": (
+        b"class R:\n    def reward_function(self, params):\n        return 1\n",
+        "only as a method of class `R`",
+    ),
     "self at module level": (b"def reward_function(self, params):\n    return 1\n", "requires 2 arguments"),
-    "2019 twelve arguments": (b"def reward_function(on_track, x, y, distance_from_center, car_orientation,"
-                              b" progress, steps, throttle, steering, track_width, waypoints, closest):\n"
-                              b"    return 1\n", "requires 12 arguments"),
+    "2019 twelve arguments": (
+        b"def reward_function(on_track, x, y, distance_from_center, car_orientation,"
+        b" progress, steps, throttle, steering, track_width, waypoints, closest):\n"
+        b"    return 1\n",
+        "requires 12 arguments",
+    ),
     "no argument": (b"def reward_function():\n    return 1\n", "takes no argument"),
     "python 2 print": (b"def reward_function(params):\n    print 'hello'\n    return 1\n", "line 2"),
     "syntax error": (b"def reward_function(params)\n    return 1\n", "line 1"),
@@ -55,7 +62,9 @@ def test_refused(source: bytes, said: str) -> None:
 
 
 def test_defined_twice_warns_and_uses_the_last() -> None:
-    problems = check_reward_function("reward_function.py", b"def reward_function(p):\n    return 1\n"
-                                                           b"def reward_function(a, b):\n    return 2\n")
+    problems = check_reward_function(
+        "reward_function.py",
+        b"def reward_function(p):\n    return 1\ndef reward_function(a, b):\n    return 2\n",
+    )
     assert [p.is_error for p in problems] == [False, True]
     assert "line 3" in problems[0].explanation

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import modelfolders as mf
 import pytest
-import servers
 from typer.testing import CliRunner
 
+import modelfolders as mf
+import servers
 from drmodels.cli import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
@@ -35,8 +35,13 @@ def comparable(location: str, role_arn: str | None = None) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("family", BUILDERS)
-def test_folder_archive_and_s3_agree(family: str, tmp_path: Path, aws_env: servers.Seaweed, bucket: str,
-                                     upload: Callable[[Path, str, str], int]) -> None:
+def test_folder_archive_and_s3_agree(
+    family: str,
+    tmp_path: Path,
+    aws_env: servers.Seaweed,
+    bucket: str,
+    upload: Callable[[Path, str, str], int],
+) -> None:
     folder = BUILDERS[family](tmp_path / "model")
     folder.write("logs/odd names/a b+c=d%e:f é.log", b"odd key")
     plain = folder.pack(tmp_path / "model.tar.gz")
@@ -47,14 +52,20 @@ def test_folder_archive_and_s3_agree(family: str, tmp_path: Path, aws_env: serve
     assert expected["problems"] or expected["importable"]
     assert comparable(str(plain)) == expected
     assert comparable(str(nested)) == expected
-    assert comparable(f"s3://{bucket}/models/DeepRacer-SageMaker-RoboMaker-comm-123456789012-20200701/") == expected
+    assert (
+        comparable(f"s3://{bucket}/models/DeepRacer-SageMaker-RoboMaker-comm-123456789012-20200701/")
+        == expected
+    )
 
 
-def test_s3_through_an_assumed_role(tmp_path: Path, importer_env: servers.Seaweed, bucket: str,
-                                    upload: Callable[[Path, str, str], int]) -> None:
+def test_s3_through_an_assumed_role(
+    tmp_path: Path, importer_env: servers.Seaweed, bucket: str, upload: Callable[[Path, str, str], int]
+) -> None:
     folder = mf.console_model(tmp_path)
     upload(folder.root, bucket, "m1")
-    result = runner.invoke(app, ["check", f"s3://{bucket}/m1", "--json", "--role-arn", importer_env.roles.read])
+    result = runner.invoke(
+        app, ["check", f"s3://{bucket}/m1", "--json", "--role-arn", importer_env.roles.read]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     report.pop("source")
@@ -69,8 +80,9 @@ def test_bucket_missing(aws_env: servers.Seaweed) -> None:
     assert "no-such-deepracer-bucket" in problems[0]["explanation"]
 
 
-def test_role_without_get_object(tmp_path: Path, importer_env: servers.Seaweed, bucket: str,
-                                 upload: Callable[[Path, str, str], int]) -> None:
+def test_role_without_get_object(
+    tmp_path: Path, importer_env: servers.Seaweed, bucket: str, upload: Callable[[Path, str, str], int]
+) -> None:
     upload(mf.console_model(tmp_path).root, bucket, "m1")
     report = check_source(open_source(f"s3://{bucket}/m1", importer_env.roles.list_only), Limits())
     assert not report.importable
@@ -79,8 +91,9 @@ def test_role_without_get_object(tmp_path: Path, importer_env: servers.Seaweed, 
     assert all("s3:GetObject" in p.explanation + p.fix for p in denied)
 
 
-def test_role_without_list_bucket(tmp_path: Path, importer_env: servers.Seaweed, bucket: str,
-                                  upload: Callable[[Path, str, str], int]) -> None:
+def test_role_without_list_bucket(
+    tmp_path: Path, importer_env: servers.Seaweed, bucket: str, upload: Callable[[Path, str, str], int]
+) -> None:
     upload(mf.console_model(tmp_path).root, bucket, "m1")
     report = check_source(open_source(f"s3://{bucket}/m1", importer_env.roles.no_list), Limits())
     assert [p.code for p in report.problems] == [Code.ACCESS_DENIED_TO_BUCKET]
@@ -89,14 +102,18 @@ def test_role_without_list_bucket(tmp_path: Path, importer_env: servers.Seaweed,
 
 @pytest.mark.parametrize("role", ["untrusted", "missing"])
 def test_role_that_cannot_be_assumed(role: str, importer_env: servers.Seaweed, bucket: str) -> None:
-    result = runner.invoke(app, ["check", f"s3://{bucket}/m1", "--json",
-                                 "--role-arn", getattr(importer_env.roles, role)])
+    result = runner.invoke(
+        app, ["check", f"s3://{bucket}/m1", "--json", "--role-arn", getattr(importer_env.roles, role)]
+    )
     assert result.exit_code == 1
-    assert [p["code"] for p in json.loads(result.output)["problems"]] == [Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST]
+    assert [p["code"] for p in json.loads(result.output)["problems"]] == [
+        Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST
+    ]
 
 
-def test_empty_prefix_and_prefix_that_is_a_file(tmp_path: Path, aws_env: servers.Seaweed, bucket: str,
-                                                upload: Callable[[Path, str, str], int]) -> None:
+def test_empty_prefix_and_prefix_that_is_a_file(
+    tmp_path: Path, aws_env: servers.Seaweed, bucket: str, upload: Callable[[Path, str, str], int]
+) -> None:
     upload(mf.console_model(tmp_path).root, bucket, "m1")
     empty = check_source(open_source(f"s3://{bucket}/nothing-here"), Limits())
     assert [p.code for p in empty.problems] == [Code.FILE_DOES_NOT_EXIST]

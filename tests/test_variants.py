@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import modelfolders as mf
 import pytest
 
+import modelfolders as mf
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code, Severity
 from drmodels.rules.report import Report
@@ -30,8 +30,14 @@ def test_console_layout_is_importable(tmp_path: Path) -> None:
     assert report.problems == []
     assert report.plan.checkpoints == ("3_Step-124.ckpt", "4_Step-162.ckpt")
     keys = {o.key for o in report.plan.objects}
-    assert {"reward_function.py", "ip/hyperparameters.json", "model/model_metadata.json",
-            "model/.coach_checkpoint", "model/model.tar.gz", "training_params.yaml"} <= keys
+    assert {
+        "reward_function.py",
+        "ip/hyperparameters.json",
+        "model/model_metadata.json",
+        "model/.coach_checkpoint",
+        "model/model.tar.gz",
+        "training_params.yaml",
+    } <= keys
     assert not report.plan.build_car_archive
 
 
@@ -51,8 +57,15 @@ def test_incomplete_newer_checkpoint_is_ignored_and_named_incomplete_one_refused
     folder = mf.on_the_spot_model(tmp_path)
     folder.checkpoint(66, 180000, data=False, graph=False)  # training still writing
     assert check(folder).importable
-    folder.write("model/deepracer_checkpoints.json", mf.dumps(
-        {"best_checkpoint": {"name": "26_Step-7315.ckpt"}, "last_checkpoint": {"name": "66_Step-180000.ckpt"}}))
+    folder.write(
+        "model/deepracer_checkpoints.json",
+        mf.dumps(
+            {
+                "best_checkpoint": {"name": "26_Step-7315.ckpt"},
+                "last_checkpoint": {"name": "66_Step-180000.ckpt"},
+            }
+        ),
+    )
     report = check(folder)
     assert codes(report) == [(Code.CHECKPOINT_FILES_DOES_NOT_EXIST, "model/66_Step-180000.ckpt")]
     assert "66_Step-180000.ckpt.data-00000-of-00001" in report.errors[0].explanation
@@ -124,9 +137,12 @@ def test_drfc_upload_is_refused_with_every_reason(tmp_path: Path) -> None:
 
 def test_legacy_tensorflow_state_file(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path).remove("model/.coach_checkpoint")
-    folder.write("model/checkpoint", 'model_checkpoint_path: "4_Step-162.ckpt"\n'
-                                     'all_model_checkpoint_paths: "3_Step-124.ckpt"\n'
-                                     'all_model_checkpoint_paths: "4_Step-162.ckpt"\n')
+    folder.write(
+        "model/checkpoint",
+        'model_checkpoint_path: "4_Step-162.ckpt"\n'
+        'all_model_checkpoint_paths: "3_Step-124.ckpt"\n'
+        'all_model_checkpoint_paths: "4_Step-162.ckpt"\n',
+    )
     report = check(folder)
     assert codes(report) == [(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, "model/.coach_checkpoint")]
     assert "model/checkpoint" in report.errors[0].explanation
@@ -141,7 +157,9 @@ def test_pointer_with_or_without_newline(tmp_path: Path, content: bytes) -> None
 
 
 def test_pointer_naming_a_file_or_several_lines_is_read_with_a_warning(tmp_path: Path) -> None:
-    folder = mf.console_model(tmp_path).write("model/.coach_checkpoint", "4_Step-162.ckpt.index\n3_Step-124.ckpt\n")
+    folder = mf.console_model(tmp_path).write(
+        "model/.coach_checkpoint", "4_Step-162.ckpt.index\n3_Step-124.ckpt\n"
+    )
     report = check(folder)
     assert report.importable
     assert report.plan.checkpoints == ("3_Step-124.ckpt", "4_Step-162.ckpt")
@@ -160,13 +178,21 @@ def test_empty_pointer_and_bad_name(tmp_path: Path) -> None:
 
 def test_json_pointer_extra_fields_null_names_and_old_format(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
-    folder.write("model/deepracer_checkpoints.json", mf.dumps(
-        {"best_checkpoint": {"name": None, "avg_comp_pct": -1.0, "time_stamp": 1.6e9},
-         "last_checkpoint": {"name": "4_Step-162.ckpt", "avg_comp_pct": 50.0, "time_stamp": 1.6e9}}))
+    folder.write(
+        "model/deepracer_checkpoints.json",
+        mf.dumps(
+            {
+                "best_checkpoint": {"name": None, "avg_comp_pct": -1.0, "time_stamp": 1.6e9},
+                "last_checkpoint": {"name": "4_Step-162.ckpt", "avg_comp_pct": 50.0, "time_stamp": 1.6e9},
+            }
+        ),
+    )
     report = check(folder)
     assert report.importable and report.plan.checkpoints == ("4_Step-162.ckpt",)
-    folder.write("model/deepracer_checkpoints.json", mf.dumps(
-        {"best_checkpoint": {"name": None}, "last_checkpoint": {"name": None}}))
+    folder.write(
+        "model/deepracer_checkpoints.json",
+        mf.dumps({"best_checkpoint": {"name": None}, "last_checkpoint": {"name": None}}),
+    )
     report = check(folder)  # names nothing: falls back to .coach_checkpoint, with a warning
     assert report.importable and report.plan.checkpoints == ("3_Step-124.ckpt", "4_Step-162.ckpt")
     assert [p.code for p in report.problems] == [Code.COACH_CHECKPOINT_DOES_NOT_EXIST]
@@ -174,12 +200,16 @@ def test_json_pointer_extra_fields_null_names_and_old_format(tmp_path: Path) -> 
 
 def test_json_naming_checkpoints_whose_files_are_all_gone(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
-    for key in folder.keys():
+    for key in folder.keys():  # noqa: SIM118 (a method of ours, not a dict)
         if ".ckpt" in key or key.endswith(".pb"):
             folder.remove(key)
     folder.write("model/model_150.pb", b"graph")
-    folder.write("model/deepracer_checkpoints.json", mf.dumps(
-        {"best_checkpoint": {"name": "15_Step-1.ckpt"}, "last_checkpoint": {"name": "148_Step-2.ckpt"}}))
+    folder.write(
+        "model/deepracer_checkpoints.json",
+        mf.dumps(
+            {"best_checkpoint": {"name": "15_Step-1.ckpt"}, "last_checkpoint": {"name": "148_Step-2.ckpt"}}
+        ),
+    )
     report = check(folder)
     assert [c for c, _ in codes(report)] == [Code.CHECKPOINT_FILES_DOES_NOT_EXIST] * 2
     assert "no complete checkpoint" in report.errors[0].explanation
@@ -187,7 +217,9 @@ def test_json_naming_checkpoints_whose_files_are_all_gone(tmp_path: Path) -> Non
 
 def test_misplaced_pointer_at_the_root(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
-    folder.write(".coach_checkpoint", folder.read("model/.coach_checkpoint")).remove("model/.coach_checkpoint")
+    folder.write(".coach_checkpoint", folder.read("model/.coach_checkpoint")).remove(
+        "model/.coach_checkpoint"
+    )
     report = check(folder)
     assert codes(report) == [(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, "model/.coach_checkpoint")]
     assert "prefix root" in report.errors[0].explanation and report.errors[0].auto_fix
@@ -198,8 +230,10 @@ def test_mandatory_file_in_the_wrong_folder(tmp_path: Path) -> None:
     folder.write("model/reward_function.py", mf.REWARD).remove("reward_function.py")
     folder.write("hyperparameters.json", mf.HYPERPARAMETERS).remove("ip/hyperparameters.json")
     report = check(folder)
-    assert codes(report) == [(Code.FILE_DOES_NOT_EXIST, "reward_function.py"),
-                             (Code.FILE_DOES_NOT_EXIST, "ip/hyperparameters.json")]
+    assert codes(report) == [
+        (Code.FILE_DOES_NOT_EXIST, "reward_function.py"),
+        (Code.FILE_DOES_NOT_EXIST, "ip/hyperparameters.json"),
+    ]
     assert "found at model/reward_function.py" in report.errors[0].explanation
     assert "found at hyperparameters.json" in report.errors[1].explanation
 
@@ -226,21 +260,32 @@ def test_optional_files_malformed_are_warnings(tmp_path: Path) -> None:
     folder.write("training_params.yaml", b"key: [unclosed\n")
     folder.write("metrics/TrainingMetrics.json", b'{"metrics": [1, 2,]}')
     folder.write("metrics/EvaluationMetrics-1656955681.json", b'["not", "metrics"]')
-    folder.write("metrics/training/2026-04-10T19:26:15.164Z-deepracerindy-training-abc.json",
-                 mf.dumps(mf.TRAINING_METRICS))
+    folder.write(
+        "metrics/training/2026-04-10T19:26:15.164Z-deepracerindy-training-abc.json",
+        mf.dumps(mf.TRAINING_METRICS),
+    )
     report = check(folder)
     assert report.importable
     warned = {p.path for p in report.problems if p.severity is Severity.WARNING}
-    assert warned == {"training_params.yaml", "metrics/TrainingMetrics.json",
-                      "metrics/EvaluationMetrics-1656955681.json"}
-    assert any("not valid YAML at line 2" in p.explanation for p in report.problems if p.path == "training_params.yaml")
+    assert warned == {
+        "training_params.yaml",
+        "metrics/TrainingMetrics.json",
+        "metrics/EvaluationMetrics-1656955681.json",
+    }
+    assert any(
+        "not valid YAML at line 2" in p.explanation
+        for p in report.problems
+        if p.path == "training_params.yaml"
+    )
 
 
 def test_yaml_variants_parse(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
     folder.write("training_params.yaml", mf.DRFC_TRAINING_PARAMS)
-    folder.write("training_params_1.yaml", b"CHANGE_START_POSITION: true\nCHANGE_START_POSITION: false\n"
-                                           b"'CAR_COLOR':\n- 'Red'\n")
+    folder.write(
+        "training_params_1.yaml",
+        b"CHANGE_START_POSITION: true\nCHANGE_START_POSITION: false\n'CAR_COLOR':\n- 'Red'\n",
+    )
     report = check(folder)
     assert report.importable and report.problems == []
 
@@ -253,13 +298,16 @@ def test_size_limits_are_checked_from_the_listing(tmp_path: Path) -> None:
     folder.sparse("ip/hyperparameters.json", 2 * 1024 * 1024)
     folder.sparse("metrics/TrainingMetrics.json", 5 * 1024 * 1024)
     report = check(folder)
-    assert sorted(codes(report)) == sorted([
-        (Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, "ip/hyperparameters.json"),
-        (Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED, "model/4_Step-162.ckpt.data-00000-of-00001"),
-        (Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED, "model/model.tar.gz"),
-    ])
+    assert sorted(codes(report)) == sorted(
+        [
+            (Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, "ip/hyperparameters.json"),
+            (Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED, "model/4_Step-162.ckpt.data-00000-of-00001"),
+            (Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED, "model/model.tar.gz"),
+        ]
+    )
     assert [(p.code, p.path) for p in report.problems if not p.is_error] == [
-        (Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, "metrics/TrainingMetrics.json")]
+        (Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, "metrics/TrainingMetrics.json")
+    ]
     assert "1.0 GiB" in next(p for p in report.errors if p.path == "model/model.tar.gz").explanation
 
 

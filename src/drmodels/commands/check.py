@@ -19,13 +19,20 @@ from drmodels.storage.open import open_source
 
 
 def check(
-    source: Annotated[str, typer.Argument(help="Model prefix root: a folder, a .tar.gz of one, or s3://bucket/prefix.")],
+    source: Annotated[
+        str, typer.Argument(help="Model prefix root: a folder, a .tar.gz of one, or s3://bucket/prefix.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
-    role_arn: Annotated[str | None, typer.Option(help="IAM role to assume (STS) before reading s3:// sources.")] = None,
+    role_arn: Annotated[
+        str | None, typer.Option(help="IAM role to assume (STS) before reading s3:// sources.")
+    ] = None,
     deep: Annotated[
         bool | None,
-        typer.Option("--deep/--no-deep", help="Read checkpoint bytes, graphs and the car archive "
-                     "(default: on for folders and archives, off for s3://)."),
+        typer.Option(
+            "--deep/--no-deep",
+            help="Read checkpoint bytes, graphs and the car archive "
+            "(default: on for folders and archives, off for s3://).",
+        ),
     ] = None,
 ) -> None:
     """Check a DeepRacer model as the console's import would, and deeper. Exit 1 if not importable."""
@@ -40,7 +47,9 @@ def check(
     raise typer.Exit(0 if report.importable else 1)
 
 
-def inspect_location(location: str, role_arn: str | None, deep: bool | None) -> tuple[Report, list[object] | None]:
+def inspect_location(
+    location: str, role_arn: str | None, deep: bool | None
+) -> tuple[Report, list[object] | None]:
     settings = Settings()
     try:
         source = open_source(location, role_arn=role_arn)
@@ -62,7 +71,9 @@ def print_report(console: Console, report: Report) -> None:
     errors = report.errors
     warnings = [p for p in report.problems if not p.is_error]
     verdict = "[bold green]✔ Importable[/]" if report.importable else "[bold red]✘ Not importable[/]"
-    counts = f"{len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
+    counts = (
+        f"{len(errors)} error{'s' * (len(errors) != 1)}, {len(warnings)} warning{'s' * (len(warnings) != 1)}"
+    )
     console.print(f"{verdict}  {escape(report.source)}  [dim]({counts})[/]")
     for title, group, style in (("Errors", errors, "red"), ("Warnings", warnings, "yellow")):
         if group:
@@ -82,7 +93,9 @@ def print_report(console: Console, report: Report) -> None:
 def _print_problem(console: Console, problem: Problem, style: str) -> None:
     mark = "✘" if problem.is_error else "!"
     where = f"  [cyan]{escape(problem.path)}[/]" if problem.path else ""
-    console.print(f" [{style}]{mark} {problem.code.value}[/] · {escape(problem.title)}: {escape(problem.action)}{where}")
+    console.print(
+        f" [{style}]{mark} {problem.code.value}[/] · {escape(problem.title)}: {escape(problem.action)}{where}"
+    )
     console.print(f"   {escape(problem.explanation)}", highlight=False)
     console.print(f"   [bold]Fix:[/] {escape(problem.fix)}", highlight=False)
 

@@ -16,7 +16,9 @@ from drmodels.settings import Settings
 
 def fix(
     folder: Annotated[Path, typer.Argument(help="A local model folder (its prefix root).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes without writing them.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the changes without writing them.")
+    ] = False,
     checkpoint: Annotated[
         str | None,
         typer.Option(help="Checkpoint a written .coach_checkpoint names: best, last or an iteration number."),
@@ -29,8 +31,10 @@ def fix(
     """
     console = Console(soft_wrap=True)
     if not folder.is_dir():
-        console.print(f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
-                      "for an archive or S3 prefix, download or extract it first.")
+        console.print(
+            f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
+            "for an archive or S3 prefix, download or extract it first."
+        )
         raise typer.Exit(2)
     try:
         changes = plan_fixes(folder, Settings().limits(), checkpoint)

@@ -17,9 +17,15 @@ def check_hyperparameters(path: str, data: bytes) -> list[Problem]:
     if problem is not None:
         return [problem]
     if not isinstance(value, dict):
-        return [error(Code.MODEL_VALIDATION_SERVICE_ERROR, path,
-                      f"{path} is a JSON {type(value).__name__}; it must be an object of hyperparameters "
-                      'such as {"batch_size": 64, "lr": 0.0003}.', f"Restore {path} from the training output.")]
+        return [
+            error(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                path,
+                f"{path} is a JSON {type(value).__name__}; it must be an object of hyperparameters "
+                'such as {"batch_size": 64, "lr": 0.0003}.',
+                f"Restore {path} from the training output.",
+            )
+        ]
     text = decode_text(data)
     problems = []
     for key in NUMERIC:
@@ -28,17 +34,33 @@ def check_hyperparameters(path: str, data: bytes) -> list[Problem]:
         item = value[key]
         at = where(text, (key,))
         if isinstance(item, bool) or not isinstance(item, int | float | str):
-            problems.append(error(Code.MODEL_VALIDATION_SERVICE_ERROR, path,
-                                  f"{path}: `{key}`{at} is {item!r}, not a number.", f"Set `{key}` to a number."))
+            problems.append(
+                error(
+                    Code.MODEL_VALIDATION_SERVICE_ERROR,
+                    path,
+                    f"{path}: `{key}`{at} is {item!r}, not a number.",
+                    f"Set `{key}` to a number.",
+                )
+            )
         elif isinstance(item, str):
             try:
                 float(item)
             except ValueError:
-                problems.append(error(Code.MODEL_VALIDATION_SERVICE_ERROR, path,
-                                      f"{path}: `{key}`{at} is the text {item!r}, not a number.",
-                                      f"Set `{key}` to a number."))
+                problems.append(
+                    error(
+                        Code.MODEL_VALIDATION_SERVICE_ERROR,
+                        path,
+                        f"{path}: `{key}`{at} is the text {item!r}, not a number.",
+                        f"Set `{key}` to a number.",
+                    )
+                )
             else:
-                problems.append(warning(Code.MODEL_VALIDATION_SERVICE_ERROR, path,
-                                        f"{path}: `{key}`{at} is the string {item!r}; it is read as a number.",
-                                        f"Write `{key}` without quotes."))
+                problems.append(
+                    warning(
+                        Code.MODEL_VALIDATION_SERVICE_ERROR,
+                        path,
+                        f"{path}: `{key}`{at} is the string {item!r}; it is read as a number.",
+                        f"Write `{key}` without quotes.",
+                    )
+                )
     return problems

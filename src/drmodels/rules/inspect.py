@@ -89,19 +89,32 @@ class _Inspection:
         size = self.present[key].size
         if size <= limit:
             return True
-        self.add(error(code, key, f"{key} is {human_size(size)}; the limit for {what} is {human_size(limit)}, "
-                       "so it is not read or imported.",
-                       f"Replace {key} with the file the trainer wrote, or raise the limit "
-                       "(DRMODELS_* settings) if this size is intended."))
+        self.add(
+            error(
+                code,
+                key,
+                f"{key} is {human_size(size)}; the limit for {what} is {human_size(limit)}, "
+                "so it is not read or imported.",
+                f"Replace {key} with the file the trainer wrote, or raise the limit "
+                "(DRMODELS_* settings) if this size is intended.",
+            )
+        )
         return False
 
 
-def inspect(location: str, objects: Sequence[ObjectInfo], contents: Mapping[str, bytes], limits: Limits) -> Report:
+def inspect(
+    location: str, objects: Sequence[ObjectInfo], contents: Mapping[str, bytes], limits: Limits
+) -> Report:
     state = _Inspection(location, {o.key: o for o in objects}, contents, limits)
     if not state.present:
-        state.add(error(Code.FILE_DOES_NOT_EXIST, "", f"There are no files under {location}.",
-                        "Check the bucket and prefix: give the folder that holds reward_function.py, "
-                        "ip/ and model/."))
+        state.add(
+            error(
+                Code.FILE_DOES_NOT_EXIST,
+                "",
+                f"There are no files under {location}.",
+                "Check the bucket and prefix: give the folder that holds reward_function.py, ip/ and model/.",
+            )
+        )
         return Report(location, state.problems)
     state.groups = group_checkpoints(objects)
     _mandatory(state, layout.REWARD, check_reward_function, "reward function")
@@ -135,21 +148,35 @@ def _mandatory(state: _Inspection, key: str, checker: Checker, what: str) -> boo
     misplaced = [k for k in layout.MISPLACED.get(key, ()) if k in state.present]
     if misplaced:
         found = misplaced[0]
-        state.add(error(Code.FILE_DOES_NOT_EXIST, key,
-                        f"{key} is missing; a copy was found at {found}, where the import does not look.",
-                        f"Copy {found} to {key} (`drmodels fix` does it).",
-                        repair=CopyFile(found, key)))
+        state.add(
+            error(
+                Code.FILE_DOES_NOT_EXIST,
+                key,
+                f"{key} is missing; a copy was found at {found}, where the import does not look.",
+                f"Copy {found} to {key} (`drmodels fix` does it).",
+                repair=CopyFile(found, key),
+            )
+        )
         _run(state, found, checker)
         return False
-    state.add(error(Code.FILE_DOES_NOT_EXIST, key,
-                    f"{key} is missing from {state.location} (the {what}; looked also in "
-                    f"{', '.join(layout.MISPLACED.get(key, ())) or 'no other place'}).",
-                    f"Upload the {what} the model was trained with as {key}."))
+    state.add(
+        error(
+            Code.FILE_DOES_NOT_EXIST,
+            key,
+            f"{key} is missing from {state.location} (the {what}; looked also in "
+            f"{', '.join(layout.MISPLACED.get(key, ())) or 'no other place'}).",
+            f"Upload the {what} the model was trained with as {key}.",
+        )
+    )
     return False
 
 
 def _size_code(key: str) -> Code:
-    return Code.MODEL_VALIDATION_SERVICE_ERROR if key.endswith(".py") else Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED
+    return (
+        Code.MODEL_VALIDATION_SERVICE_ERROR
+        if key.endswith(".py")
+        else Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED
+    )
 
 
 def _run(state: _Inspection, key: str, checker: Checker) -> None:
@@ -165,8 +192,9 @@ def _metadata(state: _Inspection) -> tuple[str | None, ModelMetadata | None]:
         return None, None
     parsed: dict[str, ModelMetadata | None] = {}
     for key in places:
-        if not state.within_limit(key, Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, state.limits.control_file_bytes,
-                                  "model metadata"):
+        if not state.within_limit(
+            key, Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, state.limits.control_file_bytes, "model metadata"
+        ):
             continue
         state.plan(key)
         data = state.content(key)
@@ -185,11 +213,16 @@ def _compare_metadata(state: _Inspection, first: str, second: str) -> None:
     differing = metadata_differences(a, b)
     if differing:
         shown = ", ".join(f"`{d}`" for d in differing[:8]) + (" ..." if len(differing) > 8 else "")
-        state.add(error(Code.MODEL_VALIDATION_SERVICE_ERROR, second,
-                        f"{first} and {second} disagree on {shown}; the import cannot tell which "
-                        "describes the model.",
-                        f"Keep the one the model was trained with and copy it over the other "
-                        f"(usually {first}, the file the trainer wrote)."))
+        state.add(
+            error(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                second,
+                f"{first} and {second} disagree on {shown}; the import cannot tell which "
+                "describes the model.",
+                f"Keep the one the model was trained with and copy it over the other "
+                f"(usually {first}, the file the trainer wrote).",
+            )
+        )
 
 
 # --- checkpoints ---------------------------------------------------------------------------------------
@@ -211,8 +244,9 @@ def _checkpoints(state: _Inspection) -> list[CheckpointName]:
 
 
 def _pointer_text(state: _Inspection, key: str) -> str | None:
-    if not state.within_limit(key, Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, state.limits.control_file_bytes,
-                              "a pointer file"):
+    if not state.within_limit(
+        key, Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, state.limits.control_file_bytes, "a pointer file"
+    ):
         return None
     state.plan(key)
     data = state.content(key)
@@ -221,8 +255,14 @@ def _pointer_text(state: _Inspection, key: str) -> str | None:
     try:
         return decode_text(data)
     except TextError as exc:
-        state.add(error(Code.MODEL_VALIDATION_SERVICE_ERROR, key, f"{key} cannot be read: {exc}.",
-                        f"Restore {key}: one line with a checkpoint name such as 13_Step-25173.ckpt."))
+        state.add(
+            error(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                key,
+                f"{key} cannot be read: {exc}.",
+                f"Restore {key}: one line with a checkpoint name such as 13_Step-25173.ckpt.",
+            )
+        )
         return None
 
 
@@ -237,21 +277,37 @@ def _from_json(state: _Inspection) -> list[CheckpointName] | None:
         return []
     names = read_checkpoints_json(value)
     if isinstance(names, str):
-        state.add(error(Code.MODEL_VALIDATION_SERVICE_ERROR, key, f"{key} {names}.",
-                        f'Restore {key}: {{"best_checkpoint": {{"name": "N_Step-M.ckpt"}}, '
-                        '"last_checkpoint": {"name": "N_Step-M.ckpt"}}.'))
+        state.add(
+            error(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                key,
+                f"{key} {names}.",
+                f'Restore {key}: {{"best_checkpoint": {{"name": "N_Step-M.ckpt"}}, '
+                '"last_checkpoint": {"name": "N_Step-M.ckpt"}}.',
+            )
+        )
         return []
     wanted = [n for n in dict.fromkeys((names.best, names.last)) if n]
     if not wanted:
         if layout.COACH in state.present:
-            state.add(warning(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, key,
-                              f"{key} names no checkpoint (both names are empty); {layout.COACH} is used instead.",
-                              f"Nothing to do, or delete {key}."))
+            state.add(
+                warning(
+                    Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
+                    key,
+                    f"{key} names no checkpoint (both names are empty); {layout.COACH} is used instead.",
+                    f"Nothing to do, or delete {key}.",
+                )
+            )
             return None
-        state.add(error(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, key,
-                        f"{key} names no checkpoint (best and last are empty) and there is no {layout.COACH}.",
-                        "Write the name of the checkpoint to import into model/.coach_checkpoint "
-                        "(`drmodels fix --checkpoint last` picks the newest complete one)."))
+        state.add(
+            error(
+                Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
+                key,
+                f"{key} names no checkpoint (best and last are empty) and there is no {layout.COACH}.",
+                "Write the name of the checkpoint to import into model/.coach_checkpoint "
+                "(`drmodels fix --checkpoint last` picks the newest complete one).",
+            )
+        )
         return []
     chosen = [c for name in wanted if (c := _resolve(state, key, name)) is not None]
     return sorted(set(chosen)) if len(chosen) == len(wanted) else []
@@ -264,11 +320,23 @@ def _from_coach(state: _Inspection) -> list[CheckpointName]:
         return []
     name, notes = read_coach_pointer(text)
     for note in notes:
-        state.add(warning(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, key, f"{key}: {note}.",
-                          f"Write only the checkpoint name, e.g. {name}, in {key}."))
+        state.add(
+            warning(
+                Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
+                key,
+                f"{key}: {note}.",
+                f"Write only the checkpoint name, e.g. {name}, in {key}.",
+            )
+        )
     if name is None:
-        state.add(error(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, key, f"{key} is empty; it must name the "
-                        "checkpoint to import.", _suggest_pointer(state)))
+        state.add(
+            error(
+                Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
+                key,
+                f"{key} is empty; it must name the checkpoint to import.",
+                _suggest_pointer(state),
+            )
+        )
         return []
     named = _resolve(state, key, name)
     if named is None:
@@ -284,20 +352,30 @@ def _resolve(state: _Inspection, pointer: str, name: str) -> CheckpointName | No
     """The named checkpoint, planned, if its name is valid and all its files are there."""
     parsed = parse_name(name)
     if parsed is None:
-        state.add(error(Code.MODEL_VALIDATION_SERVICE_ERROR, pointer,
-                        f"{pointer} names {name!r}, which does not follow the checkpoint naming convention "
-                        "<iteration>_Step-<total steps>.ckpt.",
-                        f"Write the name of a checkpoint in model/, e.g. {_example(state)}."))
+        state.add(
+            error(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                pointer,
+                f"{pointer} names {name!r}, which does not follow the checkpoint naming convention "
+                "<iteration>_Step-<total steps>.ckpt.",
+                f"Write the name of a checkpoint in model/, e.g. {_example(state)}.",
+            )
+        )
         return None
     group = state.groups.get(name)
     missing = group.missing() if group else [f"{name}.index", f"{name}.meta", f"{name}.data-00000-of-00001"]
     if missing:
-        state.add(error(Code.CHECKPOINT_FILES_DOES_NOT_EXIST, f"model/{name}",
-                        f"{pointer} names {name}, but model/ lacks {', '.join(missing)}"
-                        f"{' (training may still have been writing it)' if group else ''}. "
-                        f"{_present_checkpoints(state)}",
-                        f"Upload the missing files of {name}, or point {pointer} at a complete checkpoint"
-                        f"{' such as ' + _example(state) if _example(state) != 'N_Step-M.ckpt' else ''}."))
+        state.add(
+            error(
+                Code.CHECKPOINT_FILES_DOES_NOT_EXIST,
+                f"model/{name}",
+                f"{pointer} names {name}, but model/ lacks {', '.join(missing)}"
+                f"{' (training may still have been writing it)' if group else ''}. "
+                f"{_present_checkpoints(state)}",
+                f"Upload the missing files of {name}, or point {pointer} at a complete checkpoint"
+                f"{' such as ' + _example(state) if _example(state) != 'N_Step-M.ckpt' else ''}.",
+            )
+        )
         return None
     _plan_checkpoints(state, [parsed])
     return parsed
@@ -306,8 +384,12 @@ def _resolve(state: _Inspection, pointer: str, name: str) -> CheckpointName | No
 def _plan_checkpoints(state: _Inspection, chosen: list[CheckpointName]) -> None:
     for checkpoint in chosen:
         for obj in state.groups[checkpoint.name].objects:
-            if state.within_limit(obj.key, Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED,
-                                  state.limits.checkpoint_file_bytes, "a checkpoint file"):
+            if state.within_limit(
+                obj.key,
+                Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED,
+                state.limits.checkpoint_file_bytes,
+                "a checkpoint file",
+            ):
                 state.plan(obj.key)
         if checkpoint.graph_key in state.present:
             state.plan(checkpoint.graph_key)
@@ -326,16 +408,22 @@ def _example(state: _Inspection) -> str:
 
 
 def _suggest_pointer(state: _Inspection) -> str:
-    return (f"Write the checkpoint name (e.g. {_example(state)}) into {layout.COACH}, or run "
-            "`drmodels fix FOLDER --checkpoint last` to name the newest complete checkpoint.")
+    return (
+        f"Write the checkpoint name (e.g. {_example(state)}) into {layout.COACH}, or run "
+        "`drmodels fix FOLDER --checkpoint last` to name the newest complete checkpoint."
+    )
 
 
 def _no_pointer(state: _Inspection) -> None:
     """Neither pointer in model/: say what was found instead and whether fix can write one."""
     repair: WritePointer | None = None
     found = ""
-    for key in (*layout.MISPLACED[layout.CHECKPOINTS_JSON], *layout.MISPLACED[layout.COACH],
-                layout.DOTLESS_COACH, layout.LEGACY_STATE):
+    for key in (
+        *layout.MISPLACED[layout.CHECKPOINTS_JSON],
+        *layout.MISPLACED[layout.COACH],
+        layout.DOTLESS_COACH,
+        layout.LEGACY_STATE,
+    ):
         data = state.content(key)
         if key not in state.present or data is None:
             continue
@@ -345,17 +433,32 @@ def _no_pointer(state: _Inspection) -> None:
             if "/" not in key:
                 found = f" {key} is at the prefix root and names {name}; pointer files belong in model/."
             else:
-                found = f" {key} is there and names {name}, but the import only reads {layout.COACH}" + (
-                    " (files starting with '.' are hidden on macOS, and often lose the dot)"
-                    if key == layout.DOTLESS_COACH else "") + "."
+                found = (
+                    f" {key} is there and names {name}, but the import only reads {layout.COACH}"
+                    + (
+                        " (files starting with '.' are hidden on macOS, and often lose the dot)"
+                        if key == layout.DOTLESS_COACH
+                        else ""
+                    )
+                    + "."
+                )
             break
         found = f" {key} is there but names no valid checkpoint."
-    fix = (f"Write {repair.name} into {layout.COACH} (`drmodels fix` does it)." if repair
-           else _suggest_pointer(state))
-    state.add(error(Code.COACH_CHECKPOINT_DOES_NOT_EXIST, layout.COACH,
-                    f"model/ has neither deepracer_checkpoints.json nor .coach_checkpoint, so the import "
-                    f"cannot tell which checkpoint to copy.{found}",
-                    fix, repair=repair))
+    fix = (
+        f"Write {repair.name} into {layout.COACH} (`drmodels fix` does it)."
+        if repair
+        else _suggest_pointer(state)
+    )
+    state.add(
+        error(
+            Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
+            layout.COACH,
+            f"model/ has neither deepracer_checkpoints.json nor .coach_checkpoint, so the import "
+            f"cannot tell which checkpoint to copy.{found}",
+            fix,
+            repair=repair,
+        )
+    )
 
 
 def _name_in(key: str, data: bytes) -> str | None:
@@ -379,8 +482,9 @@ def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key:
     archives = [k for k in layout.CAR_ARCHIVES if k in state.present]
     if archives:
         key = archives[0]
-        if state.within_limit(key, Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED, state.limits.model_tar_bytes,
-                              "the model archive"):
+        if state.within_limit(
+            key, Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED, state.limits.model_tar_bytes, "the model archive"
+        ):
             state.plan(key)
         return
     best = _best(state, chosen)
@@ -388,15 +492,24 @@ def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key:
         graph = best.graph_key
         if metadata_key is None:
             return  # the missing model_metadata.json is reported already; the archive needs it
-        if state.within_limit(graph, Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED, state.limits.model_tar_bytes,
-                              "the model archive built from it"):
+        if state.within_limit(
+            graph,
+            Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED,
+            state.limits.model_tar_bytes,
+            "the model archive built from it",
+        ):
             state.plan(graph)
-            state.add(warning(Code.FILE_DOES_NOT_EXIST, layout.CAR_ARCHIVES[0],
-                              f"model.tar.gz is missing; it will be built from {graph}, the frozen graph of "
-                              f"{best.name}, and {metadata_key}, as the car expects "
-                              "(agent/model.pb + model_metadata.json).",
-                              "Nothing to do; `drmodels fix` builds it in the folder if you want it there.",
-                              repair=BuildCarArchive(graph, metadata_key)))
+            state.add(
+                warning(
+                    Code.FILE_DOES_NOT_EXIST,
+                    layout.CAR_ARCHIVES[0],
+                    f"model.tar.gz is missing; it will be built from {graph}, the frozen graph of "
+                    f"{best.name}, and {metadata_key}, as the car expects "
+                    "(agent/model.pb + model_metadata.json).",
+                    "Nothing to do; `drmodels fix` builds it in the folder if you want it there.",
+                    repair=BuildCarArchive(graph, metadata_key),
+                )
+            )
         return
     others = sorted(k for k in state.present if layout.is_other_car_archive(k))
     graphs = sorted(k for k in state.present if k.startswith("model/model_") and k.endswith(".pb"))
@@ -405,13 +518,21 @@ def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key:
         seen += f" Found {', '.join(others)}: rename it to model.tar.gz if it is this model's car archive."
     if graphs:
         seen += f" Found {', '.join(graphs)}, but none for the best checkpoint."
-    wanted = f"model/model_{best.iteration}.pb (the frozen graph of {best.name})" if best else \
-        "model/model_<iteration>.pb of the best checkpoint"
-    state.add(error(Code.FILE_DOES_NOT_EXIST, layout.CAR_ARCHIVES[0],
-                    f"The car archive is missing: neither model.tar.gz (in model/ or at the root) nor {wanted} "
-                    f"is there.{seen}",
-                    f"Upload model.tar.gz, or {wanted.split(' (')[0]} from the training output "
-                    "so the archive can be built."))
+    wanted = (
+        f"model/model_{best.iteration}.pb (the frozen graph of {best.name})"
+        if best
+        else "model/model_<iteration>.pb of the best checkpoint"
+    )
+    state.add(
+        error(
+            Code.FILE_DOES_NOT_EXIST,
+            layout.CAR_ARCHIVES[0],
+            f"The car archive is missing: neither model.tar.gz (in model/ or at the root) nor {wanted} "
+            f"is there.{seen}",
+            f"Upload model.tar.gz, or {wanted.split(' (')[0]} from the training output "
+            "so the archive can be built.",
+        )
+    )
 
 
 def _best(state: _Inspection, chosen: list[CheckpointName]) -> CheckpointName | None:
@@ -437,15 +558,26 @@ def _optional(state: _Inspection) -> None:
         if layout.is_log(key):
             state.plan(key)
             continue
-        checker = (check_training_params if layout.is_training_params(key)
-                   else check_metrics if layout.is_metrics(key) else None)
+        checker = (
+            check_training_params
+            if layout.is_training_params(key)
+            else check_metrics
+            if layout.is_metrics(key)
+            else None
+        )
         if checker is None:
             continue
         if info.size > state.limits.control_file_bytes:
-            state.add(warning(Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, key,
-                              f"{key} is {human_size(info.size)}, over the {human_size(state.limits.control_file_bytes)} "
-                              "limit for metadata files; it is not read or imported.",
-                              "Nothing to do unless you need it; split or trim it to import it."))
+            state.add(
+                warning(
+                    Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+                    key,
+                    f"{key} is {human_size(info.size)}, over the "
+                    f"{human_size(state.limits.control_file_bytes)} limit for metadata files; "
+                    "it is not read or imported.",
+                    "Nothing to do unless you need it; split or trim it to import it.",
+                )
+            )
             continue
         state.plan(key)
         _run(state, key, checker)

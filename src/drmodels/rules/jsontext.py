@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from json.decoder import scanstring
 from typing import Any
 
 from drmodels.rules.problems import Code, Problem, Severity
@@ -15,6 +14,7 @@ JsonPath = tuple[PathPart, ...]
 Position = tuple[int, int]
 
 _WS = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
 _LINE_COMMENT = re.compile(r"^\s*//|[,{\[]\s*//", re.MULTILINE)
 _TRAILING_COMMA = re.compile(r",\s*[}\]]")
@@ -90,7 +90,7 @@ def locate(text: str, target: JsonPath) -> Position | None:
         if text.startswith("[", i):
             return members(i + 1, path, "]", lambda j, n: (n, j))
         if text.startswith('"', i):
-            return int(scanstring(text, i + 1)[1])
+            return _string_end(text, i)
         match = _SCALAR.match(text, i)
         if match is None:
             raise ValueError(i)
@@ -118,10 +118,17 @@ def locate(text: str, target: JsonPath) -> Position | None:
     return None
 
 
+def _string_end(text: str, i: int) -> int:
+    match = _STRING.match(text, i)
+    if match is None:
+        raise ValueError(i)
+    return match.end()
+
+
 def _key(text: str, i: int) -> tuple[str, int]:
-    key, end = scanstring(text, i + 1)
-    colon = text.index(":", end)
-    return key, colon + 1
+    end = _string_end(text, i)
+    key: str = json.loads(text[i:end])
+    return key, text.index(":", end) + 1
 
 
 def describe_path(path: JsonPath) -> str:

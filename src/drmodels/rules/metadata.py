@@ -131,8 +131,11 @@ class _Findings:
     def pydantic(self, exc: ValidationError, prefix: JsonPath = ()) -> None:
         for err in exc.errors():
             field = (*prefix, *(p for p in err["loc"] if isinstance(p, str | int)))
-            self.refuse(field, f"is invalid: {err['msg'].lower()} (found {_show(err['input'])})",
-                        f"Correct `{describe_path(field)}` in {self.path}.")
+            self.refuse(
+                field,
+                f"is invalid: {err['msg'].lower()} (found {_show(err['input'])})",
+                f"Correct `{describe_path(field)}` in {self.path}.",
+            )
 
 
 def _show(value: object) -> str:
@@ -165,8 +168,11 @@ def _version(doc: _Document, found: _Findings) -> float | None:
     try:
         return float(doc.version)
     except ValueError:
-        found.refuse(("version",), f"is {_show(doc.version)}, not a number",
-                     'Use the version the trainer wrote, e.g. "5".')
+        found.refuse(
+            ("version",),
+            f"is {_show(doc.version)}, not a number",
+            'Use the version the trainer wrote, e.g. "5".',
+        )
         return None
 
 
@@ -176,42 +182,63 @@ def _describe(doc: _Document, raw: dict[str, Any], found: _Findings) -> ModelMet
     network = doc.neural_network or NETWORKS[0]
     if network not in NETWORKS:
         hint = " (LLM models have no neural-network checkpoint to import)" if network == "LLM" else ""
-        found.refuse(("neural_network",), f"is {_show(network)}{hint}",
-                     "Use one of " + ", ".join(NETWORKS) + ".")
+        found.refuse(
+            ("neural_network",), f"is {_show(network)}{hint}", "Use one of " + ", ".join(NETWORKS) + "."
+        )
     algorithm = (doc.training_algorithm or "clipped_ppo").lower().strip()
     if algorithm not in ("clipped_ppo", "sac"):
-        found.refuse(("training_algorithm",), f"is {_show(doc.training_algorithm)}; {SIMAPP} knows "
-                     '"clipped_ppo" and "sac" only', 'Set it to "clipped_ppo" or "sac".')
+        found.refuse(
+            ("training_algorithm",),
+            f'is {_show(doc.training_algorithm)}; {SIMAPP} knows "clipped_ppo" and "sac" only',
+            'Set it to "clipped_ppo" or "sac".',
+        )
     space = raw.get("action_space")
     declared = doc.action_space_type.lower().strip() if doc.action_space_type is not None else None
     if declared not in (None, "discrete", "continuous"):
-        found.refuse(("action_space_type",), f'is {_show(doc.action_space_type)}; {SIMAPP} knows '
-                     '"discrete" and "continuous" only',
-                     'Set it to "discrete" for a list of actions, "continuous" for a range.')
+        found.refuse(
+            ("action_space_type",),
+            f'is {_show(doc.action_space_type)}; {SIMAPP} knows "discrete" and "continuous" only',
+            'Set it to "discrete" for a list of actions, "continuous" for a range.',
+        )
     actions: tuple[tuple[float, float], ...] = ()
     steering = speed = None
     if "action_space" not in raw:
-        found.refuse(("action_space",), "is missing; every model needs its action space",
-                     "Restore action_space from the model's training configuration.")
+        found.refuse(
+            ("action_space",),
+            "is missing; every model needs its action space",
+            "Restore action_space from the model's training configuration.",
+        )
     elif isinstance(space, list):
         actions = _discrete(space, found)
         if declared == "continuous":
-            found.refuse(("action_space_type",), 'is "continuous" but action_space is a list of actions',
-                         'Set action_space_type to "discrete", or write action_space as a range.')
+            found.refuse(
+                ("action_space_type",),
+                'is "continuous" but action_space is a list of actions',
+                'Set action_space_type to "discrete", or write action_space as a range.',
+            )
         if algorithm == "sac":
-            found.refuse(("training_algorithm",), "is SAC, which needs a continuous action space; "
-                         "action_space here is a list of discrete actions",
-                         'Use "clipped_ppo" for a discrete action space, or give SAC a range.')
+            found.refuse(
+                ("training_algorithm",),
+                "is SAC, which needs a continuous action space; "
+                "action_space here is a list of discrete actions",
+                'Use "clipped_ppo" for a discrete action space, or give SAC a range.',
+            )
     elif isinstance(space, dict):
         steering, speed = _continuous(space, found)
         if declared == "discrete":
-            found.refuse(("action_space_type",), 'is "discrete" but action_space is a range '
-                         "(steering_angle/speed low-high); the simulation app would index it as a list",
-                         'Set action_space_type to "continuous", or write action_space as a list.')
+            found.refuse(
+                ("action_space_type",),
+                'is "discrete" but action_space is a range '
+                "(steering_angle/speed low-high); the simulation app would index it as a list",
+                'Set action_space_type to "continuous", or write action_space as a list.',
+            )
     else:
-        found.refuse(("action_space",), f"is {_show(space)}; expected a list of actions or a "
-                     "{steering_angle: {low, high}, speed: {low, high}} range",
-                     "Restore action_space from the model's training configuration.")
+        found.refuse(
+            ("action_space",),
+            f"is {_show(space)}; expected a list of actions or a "
+            "{steering_angle: {low, high}, speed: {low, high}} range",
+            "Restore action_space from the model's training configuration.",
+        )
     lidar = _lidar(doc, found)
     if any(p.is_error for p in found.problems):
         return None
@@ -232,30 +259,45 @@ def _sensors(doc: _Document, version: float | None, found: _Findings) -> tuple[s
     if (version is not None and version < 2) or (version is None and doc.sensor is None):
         return ("observation",)
     if doc.sensor is None:
-        found.refuse(("sensor",), f"is missing although version is {doc.version}",
-                     'Add the sensors the model was trained with, e.g. ["FRONT_FACING_CAMERA"].')
+        found.refuse(
+            ("sensor",),
+            f"is missing although version is {doc.version}",
+            'Add the sensors the model was trained with, e.g. ["FRONT_FACING_CAMERA"].',
+        )
         return ()
     known = CAMERAS + LIDARS
     for i, name in enumerate(doc.sensor):
         if name not in known:
-            found.refuse(("sensor", i), f"is {_show(name)}, not a DeepRacer sensor",
-                         "Use names from: " + ", ".join(known) + ".")
+            found.refuse(
+                ("sensor", i),
+                f"is {_show(name)}, not a DeepRacer sensor",
+                "Use names from: " + ", ".join(known) + ".",
+            )
     cameras = [s for s in doc.sensor if s in CAMERAS]
     if len(cameras) != 1:
-        found.refuse(("sensor",), f"lists {len(cameras)} cameras ({', '.join(cameras) or 'none'}); "
-                     f"{SIMAPP} requires exactly one camera sensor",
-                     "Keep one of " + ", ".join(CAMERAS) + ".")
+        found.refuse(
+            ("sensor",),
+            f"lists {len(cameras)} cameras ({', '.join(cameras) or 'none'}); "
+            f"{SIMAPP} requires exactly one camera sensor",
+            "Keep one of " + ", ".join(CAMERAS) + ".",
+        )
     lidars = [s for s in doc.sensor if s in LIDARS]
     if len(lidars) > 1:
-        found.refuse(("sensor",), f"lists {len(lidars)} lidars ({', '.join(lidars)}); at most one is allowed",
-                     "Keep the lidar the model was trained with.")
+        found.refuse(
+            ("sensor",),
+            f"lists {len(lidars)} lidars ({', '.join(lidars)}); at most one is allowed",
+            "Keep the lidar the model was trained with.",
+        )
     return tuple(doc.sensor)
 
 
 def _discrete(space: list[Any], found: _Findings) -> tuple[tuple[float, float], ...]:
     if not space:
-        found.refuse(("action_space",), "is an empty list; a model needs at least one action",
-                     "Restore the actions the model was trained with.")
+        found.refuse(
+            ("action_space",),
+            "is an empty list; a model needs at least one action",
+            "Restore the actions the model was trained with.",
+        )
         return ()
     actions = []
     for i, entry in enumerate(space):
@@ -266,9 +308,12 @@ def _discrete(space: list[Any], found: _Findings) -> tuple[tuple[float, float], 
             continue
         actions.append((action.steering_angle, action.speed))
         if action.index is not None and action.index != i:
-            found.warn(("action_space", i, "index"), f"is {action.index} at position {i}; the car and "
-                       "the simulator use the position in the list, not this index",
-                       "Nothing to do unless you expected the index to reorder actions.")
+            found.warn(
+                ("action_space", i, "index"),
+                f"is {action.index} at position {i}; the car and "
+                "the simulator use the position in the list, not this index",
+                "Nothing to do unless you expected the index to reorder actions.",
+            )
     return tuple(actions)
 
 
@@ -282,8 +327,11 @@ def _continuous(space: dict[str, Any], found: _Findings) -> tuple[tuple[float, f
     for name in ("steering_angle", "speed"):
         rng: _Range = getattr(cont, name)
         if rng.low > rng.high:
-            found.refuse(("action_space", name), f"has low {rng.low} greater than high {rng.high}",
-                         f"Swap low and high of {name}.")
+            found.refuse(
+                ("action_space", name),
+                f"has low {rng.low} greater than high {rng.high}",
+                f"Swap low and high of {name}.",
+            )
         ranges.append((rng.low, rng.high))
     return ranges[0], ranges[1]
 
@@ -293,11 +341,17 @@ def _lidar(doc: _Document, found: _Findings) -> LidarConfig:
     if cfg is None:
         return LidarConfig()
     if cfg.num_sectors <= 0 or 64 % cfg.num_sectors != 0:
-        found.refuse(("lidar_config", "num_sectors"), f"is {cfg.num_sectors}; it must divide the 64 "
-                     "lidar samples (1, 2, 4, 8, 16, 32 or 64)", "Use 8, the default.")
+        found.refuse(
+            ("lidar_config", "num_sectors"),
+            f"is {cfg.num_sectors}; it must divide the 64 lidar samples (1, 2, 4, 8, 16, 32 or 64)",
+            "Use 8, the default.",
+        )
     if cfg.num_values_per_sector < 1:
-        found.refuse(("lidar_config", "num_values_per_sector"), f"is {cfg.num_values_per_sector}; "
-                     "it must be at least 1", "Use 8, the default.")
+        found.refuse(
+            ("lidar_config", "num_values_per_sector"),
+            f"is {cfg.num_values_per_sector}; it must be at least 1",
+            "Use 8, the default.",
+        )
     return LidarConfig(cfg.num_sectors, cfg.num_values_per_sector, cfg.clipping_dist)
 
 
@@ -314,8 +368,12 @@ def metadata_differences(a: Any, b: Any, path: JsonPath = ()) -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{describe_path(path)} ({len(a)} vs {len(b)} entries)"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in metadata_differences(x, y, (*path, i))]
-    return [] if a == b and type(a) is type(b) or _same_number(a, b) else [describe_path(path)]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in metadata_differences(x, y, (*path, i))
+        ]
+    return [] if (a == b and type(a) is type(b)) or _same_number(a, b) else [describe_path(path)]
 
 
 def _same_number(a: Any, b: Any) -> bool:

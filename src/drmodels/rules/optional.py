@@ -10,9 +10,14 @@ from drmodels.rules.problems import Code, Problem, Severity, warning
 
 def check_training_params(path: str, data: bytes) -> list[Problem]:
     def warn(found: str) -> list[Problem]:
-        return [warning(Code.MODEL_VALIDATION_SERVICE_ERROR, path, f"{path} {found}; the model imports "
-                        "without it, but its training settings will not be shown.",
-                        f"Restore {path} from the training output, or delete it.")]
+        return [
+            warning(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                path,
+                f"{path} {found}; the model imports without it, but its training settings will not be shown.",
+                f"Restore {path} from the training output, or delete it.",
+            )
+        ]
 
     try:
         value = yaml.safe_load(decode_text(data))
@@ -34,8 +39,13 @@ def check_metrics(path: str, data: bytes) -> list[Problem]:
     if problem is not None:
         return [problem]
     if not isinstance(value, dict) or not isinstance(value.get("metrics"), list):
-        return [warning(Code.MODEL_VALIDATION_SERVICE_ERROR, path,
-                        f'{path} is JSON but not a metrics file (an object with a "metrics" list); '
-                        "the model imports, but these metrics will not be charted.",
-                        f"Restore {path} from the training output, or delete it.")]
+        return [
+            warning(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                path,
+                f'{path} is JSON but not a metrics file (an object with a "metrics" list); '
+                "the model imports, but these metrics will not be charted.",
+                f"Restore {path} from the training output, or delete it.",
+            )
+        ]
     return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 GRAPH_MEMBER = "agent/model.pb"
 METADATA_MEMBER = "model_metadata.json"
@@ -22,7 +22,7 @@ def _member(name: str, size: int, mode: int = 0o644, kind: bytes = tarfile.REGTY
     return info
 
 
-def build_car_archive(graph: BinaryIO, graph_size: int, metadata_json: bytes, out: BinaryIO) -> None:
+def build_car_archive(graph: BinaryIO, graph_size: int, metadata_json: bytes, out: IO[bytes]) -> None:
     """Write the archive the car loads: fixed member order, zero times and owners, gzip mtime 0.
 
     The graph is streamed, so memory does not grow with its size.

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from drmodels.rules.checkpoints import group_checkpoints, newest_complete, parse_name, read_checkpoints_json
 from drmodels.rules.jsontext import load_json
@@ -65,7 +65,9 @@ class _Overlay:
         if key in self.added:
             data = self.added[key][1]
             if data is None:
-                raise SourceError(Code.SERVICE_ERROR, f"{key} is not built yet.", "Run without --dry-run.", key)
+                raise SourceError(
+                    Code.SERVICE_ERROR, f"{key} is not built yet.", "Run without --dry-run.", key
+                )
             return data[:max_bytes]
         return self.base.read(key, max_bytes)
 
@@ -93,9 +95,15 @@ def plan_fixes(root: Path, limits: Limits, checkpoint: str | None = None) -> lis
     for _ in range(MAX_ROUNDS):
         report = check_source(overlay, limits)
         repairs = [p.repair for p in report.problems if p.repair is not None]
-        if checkpoint is not None and not any(isinstance(r, WritePointer) for r in repairs):
-            if any(p.code is Code.COACH_CHECKPOINT_DOES_NOT_EXIST and p.is_error for p in report.problems):
-                repairs.append(WritePointer(_chosen(overlay, checkpoint), f"--checkpoint {checkpoint}"))
+        pointer_missing = any(
+            p.code is Code.COACH_CHECKPOINT_DOES_NOT_EXIST and p.is_error for p in report.problems
+        )
+        if (
+            checkpoint is not None
+            and pointer_missing
+            and not any(isinstance(r, WritePointer) for r in repairs)
+        ):
+            repairs.append(WritePointer(_chosen(overlay, checkpoint), f"--checkpoint {checkpoint}"))
         repairs = [_with_choice(r, overlay, checkpoint) for r in repairs if not overlay.exists(r.target)]
         if not repairs:
             break
@@ -129,13 +137,17 @@ def _chosen(overlay: _Overlay, checkpoint: str) -> str:
                 best = None if isinstance(names, str) else parse_name(names.best or "")
                 if best is not None and best.iteration in complete:
                     return best.name
-        raise FixError("No deepracer_checkpoints.json names a complete best checkpoint; use "
-                       "--checkpoint last or --checkpoint N.")
+        raise FixError(
+            "No deepracer_checkpoints.json names a complete best checkpoint; use "
+            "--checkpoint last or --checkpoint N."
+        )
     if checkpoint.isdigit() and int(checkpoint) in complete:
         return complete[int(checkpoint)].name
     have = ", ".join(str(i) for i in sorted(complete)) or "none"
-    raise FixError(f"--checkpoint {checkpoint}: expected best, last or the iteration of a complete "
-                   f"checkpoint (complete iterations: {have}).")
+    raise FixError(
+        f"--checkpoint {checkpoint}: expected best, last or the iteration of a complete "
+        f"checkpoint (complete iterations: {have})."
+    )
 
 
 def apply_fixes(root: Path, changes: list[Change]) -> None:
@@ -155,7 +167,7 @@ def apply_fixes(root: Path, changes: list[Change]) -> None:
                 os.unlink(tmp.name)
 
 
-def _write(root: Path, repair: Repair, out: BinaryIO) -> None:
+def _write(root: Path, repair: Repair, out: IO[bytes]) -> None:
     if isinstance(repair, CopyFile):
         out.write(_inside(root, repair.source).read_bytes())
     elif isinstance(repair, WritePointer):

@@ -41,8 +41,11 @@ class LocalSource:
                 yield ObjectInfo(key, path.stat().st_size, None)
 
     def _walk_error(self, exc: OSError) -> None:
-        raise SourceError(Code.ACCESS_DENIED_TO_BUCKET, f"Cannot list {exc.filename}: {exc.strerror}.",
-                          "Make the folder readable by the user running drmodels.")
+        raise SourceError(
+            Code.ACCESS_DENIED_TO_BUCKET,
+            f"Cannot list {exc.filename}: {exc.strerror}.",
+            "Make the folder readable by the user running drmodels.",
+        )
 
     def _path(self, key: str) -> Path:
         path = self._paths.get(key)
@@ -52,21 +55,33 @@ class LocalSource:
                     pass
             path = self._paths.get(key)
         if path is None:
-            raise SourceError(Code.FILE_DOES_NOT_EXIST, f"{key} is not in {self.location}.",
-                              "List the folder again; the file may have been removed.", key)
+            raise SourceError(
+                Code.FILE_DOES_NOT_EXIST,
+                f"{key} is not in {self.location}.",
+                "List the folder again; the file may have been removed.",
+                key,
+            )
         return path
 
     def read(self, key: str, max_bytes: int) -> bytes:
         with self.open(key) as stream:
             data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise SourceError(Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
-                              f"{key} is larger than {max_bytes} bytes.", "Use a smaller file.", key)
+            raise SourceError(
+                Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+                f"{key} is larger than {max_bytes} bytes.",
+                "Use a smaller file.",
+                key,
+            )
         return data
 
     def open(self, key: str) -> BinaryIO:
         try:
             return self._path(key).open("rb")
         except OSError as exc:
-            raise SourceError(Code.ACCESS_DENIED_TO_BUCKET, f"Cannot read {key}: {exc.strerror}.",
-                              "Make the file readable by the user running drmodels.", key) from None
+            raise SourceError(
+                Code.ACCESS_DENIED_TO_BUCKET,
+                f"Cannot read {key}: {exc.strerror}.",
+                "Make the file readable by the user running drmodels.",
+                key,
+            ) from None

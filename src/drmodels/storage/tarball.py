@@ -7,7 +7,7 @@ import tarfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from drmodels.rules.problems import Code
 from drmodels.storage.base import ObjectInfo, SourceError
@@ -39,13 +39,15 @@ class TarballSource:
     def location(self) -> str:
         return self._location
 
-    def _refuse(self, why: str, fix: str = "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .`.") -> SourceError:
+    def _refuse(
+        self, why: str, fix: str = "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .`."
+    ) -> SourceError:
         return SourceError(Code.MODEL_VALIDATION_SERVICE_ERROR, f"{self.location} {why}.", fix)
 
     def _open(self) -> tarfile.TarFile:
         if self._tar is None:
             try:
-                self._tar = tarfile.open(self.path, "r:*")
+                self._tar = tarfile.open(self.path, "r:*")  # noqa: SIM115 (kept open for reads)
             except _READ_ERRORS as exc:
                 raise self._refuse(f"is not a readable .tar.gz archive ({exc})") from None
         return self._tar
@@ -59,15 +61,17 @@ class TarballSource:
                 name = self._safe_name(member)
                 total += member.size
                 if count > self.max_members or total > self.max_total_bytes:
-                    raise self._refuse(f"holds more than {self.max_members} members or "
-                                       f"{self.max_total_bytes} bytes; "
-                                       "it is refused as a possible archive bomb")
+                    raise self._refuse(
+                        f"holds more than {self.max_members} members or "
+                        f"{self.max_total_bytes} bytes; "
+                        "it is refused as a possible archive bomb"
+                    )
                 if member.isfile() and name:
                     regular[name] = member
         except _READ_ERRORS as exc:
             raise self._refuse(f"is damaged or truncated ({exc})") from None
         prefix = _common_top(list(regular))
-        self._members = {name[len(prefix):]: m for name, m in regular.items()}
+        self._members = {name[len(prefix) :]: m for name, m in regular.items()}
         for key, member in self._members.items():
             yield ObjectInfo(key, member.size, None)
 
@@ -77,8 +81,9 @@ class TarballSource:
         if name.startswith("/") or name == ".." or name.startswith("../"):
             raise self._refuse(f"has a member {raw!r} that points outside the archive; it is refused")
         if member.issym() or member.islnk():
-            raise self._refuse(f"has a link member {raw!r} -> {member.linkname!r}; model folders hold "
-                               "regular files only")
+            raise self._refuse(
+                f"has a link member {raw!r} -> {member.linkname!r}; model folders hold regular files only"
+            )
         if member.isdev():
             raise self._refuse(f"has a device member {raw!r}; model folders hold regular files only")
         return "" if name == "." else name
@@ -87,8 +92,12 @@ class TarballSource:
         with self.open(key) as stream:
             data = stream.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise SourceError(Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED, f"{key} is larger than {max_bytes} bytes.",
-                              "Use a smaller file.", key)
+            raise SourceError(
+                Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+                f"{key} is larger than {max_bytes} bytes.",
+                "Use a smaller file.",
+                key,
+            )
         return data
 
     def open(self, key: str) -> BinaryIO:
@@ -97,15 +106,21 @@ class TarballSource:
                 pass
         member = self._members.get(key)
         if member is None:
-            raise SourceError(Code.FILE_DOES_NOT_EXIST, f"{key} is not in {self.location}.",
-                              "Check the archive's contents.", key)
+            raise SourceError(
+                Code.FILE_DOES_NOT_EXIST,
+                f"{key} is not in {self.location}.",
+                "Check the archive's contents.",
+                key,
+            )
         try:
             stream = self._open().extractfile(member)
         except _READ_ERRORS as exc:
             raise self._refuse(f"is damaged ({exc})") from None
         if stream is None:
-            raise SourceError(Code.FILE_DOES_NOT_EXIST, f"{key} is not a regular file.", "Check the archive.", key)
-        return stream
+            raise SourceError(
+                Code.FILE_DOES_NOT_EXIST, f"{key} is not a regular file.", "Check the archive.", key
+            )
+        return cast(BinaryIO, stream)
 
 
 def _common_top(names: list[str]) -> str:
