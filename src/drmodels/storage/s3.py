@@ -116,11 +116,12 @@ class S3Source:
         return self.prefix + key
 
     def read(self, key: str, max_bytes: int) -> bytes:
-        """The whole object; never transfers more than max_bytes + 1 bytes (one ranged GET)."""
+        """The whole object, in one ranged GET that never transfers more than max_bytes."""
         full = self._full_key(key)
         try:
             try:
-                resp = self._client.get_object(Bucket=self.bucket, Key=full, Range=f"bytes=0-{max_bytes}")
+                resp = self._client.get_object(Bucket=self.bucket, Key=full,
+                                               Range=f"bytes=0-{max(max_bytes - 1, 0)}")
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "InvalidRange":
                     raise
@@ -131,21 +132,21 @@ class S3Source:
             total = _total_size(resp)
             body = resp["Body"]
             try:
-                if total > max_bytes:
+                if total is None or total > max_bytes:
                     raise self._too_large(key, total, max_bytes)
-                data: bytes = body.read(max_bytes + 1)
+                data: bytes = body.read(max_bytes)
             finally:
                 body.close()
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, full, "s3:GetObject") from None
-        if len(data) > max_bytes:
-            raise self._too_large(key, len(data), max_bytes)
         return data
 
-    def _too_large(self, key: str, size: int, max_bytes: int) -> SourceError:
+    def _too_large(self, key: str, size: int | None, max_bytes: int) -> SourceError:
+        what = "of unknown size (the server sent part of it without Content-Range)" if size is None \
+            else _size(size)
         return SourceError(
             Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
-            f"s3://{self.bucket}/{self._full_key(key)} is {_size(size)}, over the limit of "
+            f"s3://{self.bucket}/{self._full_key(key)} is {what}, over the limit of "
             f"{_size(max_bytes)} for this file; it was not read.",
             f"Replace {key} with the file training wrote (under {_size(max_bytes)}), or raise the limit "
             f"if this file is legitimately that large.",
@@ -171,10 +172,14 @@ def _unsatisfiable_size(response: dict[str, Any]) -> int | None:
     return int(size) if size is not None and str(size).isdigit() else None
 
 
-def _total_size(resp: dict[str, Any]) -> int:
-    """The object's size: from Content-Range on a 206, else ContentLength."""
+def _total_size(resp: dict[str, Any]) -> int | None:
+    """The object's size: from Content-Range on a 206, ContentLength on a 200; None if unknowable."""
     match = _CONTENT_RANGE_TOTAL.search(str(resp.get("ContentRange") or ""))
-    return int(match.group(1)) if match else int(resp.get("ContentLength") or 0)
+    if match:
+        return int(match.group(1))
+    if resp.get("ResponseMetadata", {}).get("HTTPStatusCode") == 206:
+        return None  # partial content without its total: it may be truncated
+    return int(resp.get("ContentLength") or 0)
 
 
 def _size(n: int) -> str:
