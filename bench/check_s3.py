@@ -43,10 +43,20 @@ METADATA = {
     "version": "5",
 }
 HYPERPARAMETERS = {
-    "batch_size": 64, "beta_entropy": 0.01, "discount_factor": 0.999, "e_greedy_value": 0.05,
-    "epsilon_steps": 10000, "exploration_type": "categorical", "loss_type": "huber", "lr": 0.0003,
-    "num_episodes_between_training": 20, "num_epochs": 10, "stack_size": 1, "term_cond_avg_score": 350.0,
-    "term_cond_max_episodes": 1000, "sac_alpha": 0.2,
+    "batch_size": 64,
+    "beta_entropy": 0.01,
+    "discount_factor": 0.999,
+    "e_greedy_value": 0.05,
+    "epsilon_steps": 10000,
+    "exploration_type": "categorical",
+    "loss_type": "huber",
+    "lr": 0.0003,
+    "num_episodes_between_training": 20,
+    "num_epochs": 10,
+    "stack_size": 1,
+    "term_cond_avg_score": 350.0,
+    "term_cond_max_episodes": 1000,
+    "sac_alpha": 0.2,
 }
 REWARD = '''def reward_function(params):
     """Stay near the centre line."""
@@ -72,10 +82,12 @@ def model_files(total: int) -> dict[str, bytes]:
         "reward_function.py": REWARD.encode(),
         "ip/hyperparameters.json": json.dumps(HYPERPARAMETERS, indent=2).encode(),
         "model/model_metadata.json": json.dumps(METADATA, indent=2).encode(),
-        "model/deepracer_checkpoints.json": json.dumps({
-            "best_checkpoint": {"name": name(best), "avg_eval_metric": 71.5, "time_stamp": 1790.2},
-            "last_checkpoint": {"name": name(last), "avg_eval_metric": 64.0, "time_stamp": 2105.9},
-        }).encode(),
+        "model/deepracer_checkpoints.json": json.dumps(
+            {
+                "best_checkpoint": {"name": name(best), "avg_eval_metric": 71.5, "time_stamp": 1790.2},
+                "last_checkpoint": {"name": name(last), "avg_eval_metric": 64.0, "time_stamp": 2105.9},
+            }
+        ).encode(),
         "model/.coach_checkpoint": f"{name(last)}\n".encode(),
     }
     for c in CHECKPOINTS:
@@ -111,8 +123,10 @@ def timed(cmd: Sequence[str], env: dict[str, str]) -> tuple[float, subprocess.Co
 
 
 def stats(label: str, values: list[float]) -> str:
-    return (f"{label:<22} median {statistics.median(values):6.3f} s   min {min(values):6.3f} s   "
-            f"max {max(values):6.3f} s   ({len(values)} runs)")
+    return (
+        f"{label:<22} median {statistics.median(values):6.3f} s   min {min(values):6.3f} s   "
+        f"max {max(values):6.3f} s   ({len(values)} runs)"
+    )
 
 
 def upload(server: servers.Seaweed, files: dict[str, bytes], env: dict[str, str]) -> float:
@@ -120,8 +134,12 @@ def upload(server: servers.Seaweed, files: dict[str, bytes], env: dict[str, str]
     with tempfile.TemporaryDirectory(prefix="drm-bench-") as tmp:
         write_tree(files, Path(tmp))
         start = time.perf_counter()
-        subprocess.run(s5cmd(server, "--log", "error", "cp", f"{tmp}/*", f"s3://{BUCKET}/{PREFIX}/"),
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            s5cmd(server, "--log", "error", "cp", f"{tmp}/*", f"s3://{BUCKET}/{PREFIX}/"),
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return time.perf_counter() - start
 
 
@@ -147,8 +165,10 @@ def in_process(url: str, objects: int) -> bool:
     others = {k: v for k, v in requests.items() if k not in {"ListObjectsV2", "GetObject"}}
     ok = lists <= list_goal and gets <= len(control) and not others
     errors = len(report.errors)
-    print(f"\nin-process check_source: importable={report.importable}, {errors} errors, "
-          f"{len(report.problems) - errors} warnings, wall {wall:.3f} s")
+    print(
+        f"\nin-process check_source: importable={report.importable}, {errors} errors, "
+        f"{len(report.problems) - errors} warnings, wall {wall:.3f} s"
+    )
     for p in report.problems:
         print(f"  {p.severity.value:7} {p.code.value} {p.path}: {p.explanation[:100]}")
     print(f"S3 requests: {requests}")
@@ -156,8 +176,10 @@ def in_process(url: str, objects: int) -> bool:
     print(f"  GET   {gets:3d}  goal <= {len(control)} (1 per control file: {', '.join(control)})")
     if others:
         print(f"  other {others}  goal: none")
-    print(f"requests {'within' if ok else 'OVER'} goal; in-process wall {wall:.3f} s "
-          f"{'<=' if wall <= WALL_GOAL_S else '>'} {WALL_GOAL_S:.0f} s goal")
+    print(
+        f"requests {'within' if ok else 'OVER'} goal; in-process wall {wall:.3f} s "
+        f"{'<=' if wall <= WALL_GOAL_S else '>'} {WALL_GOAL_S:.0f} s goal"
+    )
     return ok
 
 
@@ -189,8 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 elapsed, proc = timed(cmd, env)
                 times[label].append(elapsed)
                 if run == 0:
-                    summary = (_check_summary(proc) if cmd[0] == drmodels
-                               else f"{len(proc.stdout.splitlines())} lines")
+                    summary = (
+                        _check_summary(proc)
+                        if cmd[0] == drmodels
+                        else f"{len(proc.stdout.splitlines())} lines"
+                    )
                     print(f"first run of {label}: exit {proc.returncode}, {summary}")
                     if proc.returncode not in (0, 1):
                         print(proc.stderr.decode(errors="replace")[-2000:])
@@ -199,9 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(stats(label, values))
         check_label, base_label = list(commands)
         ratio = statistics.median(times[check_label]) / statistics.median(times[base_label])
-        print(f"ratio drmodels / s5cmd (medians): {ratio:.2f}x; "
-              f"drmodels median {'<=' if statistics.median(times[check_label]) <= WALL_GOAL_S else '>'} "
-              f"{WALL_GOAL_S:.0f} s goal")
+        print(
+            f"ratio drmodels / s5cmd (medians): {ratio:.2f}x; "
+            f"drmodels median {'<=' if statistics.median(times[check_label]) <= WALL_GOAL_S else '>'} "
+            f"{WALL_GOAL_S:.0f} s goal"
+        )
         in_process(url, args.objects)
     return 0
 

@@ -119,8 +119,10 @@ def find_binary(name: str) -> str:
         return str(here)
     found = shutil.which(name)
     if found is None:
-        raise ServerError(f"`{name}` not found next to {sys.executable} nor on PATH; "
-                          f"install the test extras: pip install -e '.[test]'")
+        raise ServerError(
+            f"`{name}` not found next to {sys.executable} nor on PATH; "
+            f"install the test extras: pip install -e '.[test]'"
+        )
     return found
 
 
@@ -150,8 +152,15 @@ _VALIDATE = _statement(["sts:ValidateSession"], ["*"])
 _ALL_BUCKETS = ["arn:aws:s3:::*"]
 _ALL_OBJECTS = ["arn:aws:s3:::*/*"]
 # The spec's minimal import policy ("Model import permissions"), over every bucket.
-_READ_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAcl",
-                 "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketLocation"]
+_READ_ACTIONS = [
+    "s3:ListBucket",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectAcl",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketAcl",
+    "s3:GetBucketLocation",
+]
 
 POLICIES: dict[str, list[dict[str, Any]]] = {
     "DrmReadPolicy": [
@@ -180,15 +189,18 @@ def iam_config() -> dict[str, Any]:
             "roleArn": role_arn(name),
             "trustPolicy": {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal},
-                               "Action": ["sts:AssumeRole"]}],
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": ["sts:AssumeRole"]}
+                ],
             },
             "attachedPolicies": [policy],
         }
         for name, (principal, policy) in ROLES.items()
     ]
-    policies = [{"name": name, "document": {"Version": "2012-10-17", "Statement": statements}}
-                for name, statements in POLICIES.items()]
+    policies = [
+        {"name": name, "document": {"Version": "2012-10-17", "Statement": statements}}
+        for name, statements in POLICIES.items()
+    ]
     return {
         "sts": {
             "tokenDuration": 3600 * 10**9,
@@ -251,20 +263,34 @@ def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[S
     (root / "iam.json").write_text(json.dumps(iam_config(), indent=1))
     s3, master, volume, filer, s3g, masterg, volumeg, filerg, admin = free_ports(9)
     cmd = [
-        weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-admin.ui=false", f"-admin.port={admin}", "-webdav=false", "-master.telemetry=false",
-        f"-s3.port={s3}", f"-s3.port.grpc={s3g}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        f"-master.port={master}", f"-master.port.grpc={masterg}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volumeg}",
-        f"-filer.port={filer}", f"-filer.port.grpc={filerg}",
-        f"-filer.localSocket={root / 'filer.sock'}", f"-s3.localSocket={root / 's3.sock'}",
+        weed,
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-admin.ui=false",
+        f"-admin.port={admin}",
+        "-webdav=false",
+        "-master.telemetry=false",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3g}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-master.port={master}",
+        f"-master.port.grpc={masterg}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volumeg}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filerg}",
+        f"-filer.localSocket={root / 'filer.sock'}",
+        f"-s3.localSocket={root / 's3.sock'}",
         "-s3.iam.readOnly=false",
-        f"-s3.config={root / 's3.json'}", f"-s3.iam.config={root / 'iam.json'}",
+        f"-s3.config={root / 's3.json'}",
+        f"-s3.iam.config={root / 'iam.json'}",
     ]
     log_path = root / "weed.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
     endpoint = f"http://127.0.0.1:{s3}"
     try:
         _poll(endpoint + "/", proc, log_path, timeout_s)
@@ -296,8 +322,12 @@ class Moto:
 
     def enforce_auth(self) -> None:
         """Switch on IAM enforcement (create users, keys, roles and policies before this)."""
-        req = urllib.request.Request(self.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
-                                     headers={"Content-Type": "text/plain"})
+        req = urllib.request.Request(
+            self.endpoint + "/moto-api/reset-auth",
+            data=b"0",
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
         with urllib.request.urlopen(req, timeout=5):
             pass
 
@@ -310,8 +340,12 @@ def moto(timeout_s: float = 30.0) -> Iterator[Moto]:
     root = Path(tempfile.mkdtemp(prefix="drm-moto-"))
     log_path = root / "moto.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [binary, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         _poll(endpoint + "/moto-api/", proc, log_path, timeout_s)
@@ -328,7 +362,10 @@ def s3_client(server: Seaweed, keys: Keys | None = None, max_pool_connections: i
 
     keys = keys or server.admin
     return boto3.client(
-        "s3", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=keys.access_key,
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=keys.access_key,
         aws_secret_access_key=keys.secret_key,
         config=Config(max_pool_connections=max_pool_connections, s3={"addressing_style": "path"}),
     )
@@ -342,8 +379,11 @@ def put_objects(client: Any, bucket: str, prefix: str, objects: dict[str, bytes]
         client.create_bucket(Bucket=bucket)
     root = prefix.strip("/") + "/" if prefix.strip("/") else ""
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda kv: client.put_object(Bucket=bucket, Key=root + kv[0], Body=kv[1]),
-                      objects.items()))
+        list(
+            pool.map(
+                lambda kv: client.put_object(Bucket=bucket, Key=root + kv[0], Body=kv[1]), objects.items()
+            )
+        )
 
 
 def upload_tree(client: Any, local: Path, bucket: str, prefix: str, threads: int = 8) -> int:

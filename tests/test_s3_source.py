@@ -164,7 +164,8 @@ def test_read_beyond_max_bytes_refused(aws_env: servers.Seaweed, s3_admin: Any, 
     source = S3Source.from_url(f"s3://{bucket}/m")
     sizes: list[int] = []
     source._client.meta.events.register(  # the bytes the server sent, per GET
-        "after-call.s3.GetObject", lambda parsed, **_: sizes.append(int(parsed["ContentLength"])))
+        "after-call.s3.GetObject", lambda parsed, **_: sizes.append(int(parsed["ContentLength"]))
+    )
     with pytest.raises(SourceError) as err:
         source.read("model/model_metadata.json", 100)
     assert err.value.code is Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED
@@ -219,8 +220,10 @@ def test_role_without_get_object_denied_on_read(
     role = importer_env.roles.list_only
     source = S3Source.from_url(f"s3://{bucket}/m", role_arn=role)
     assert [o.key for o in source.list()] == ["model/model_metadata.json"]
-    for call in (lambda: source.read("model/model_metadata.json", 100),
-                 lambda: source.open("model/model_metadata.json")):
+    for call in (
+        lambda: source.read("model/model_metadata.json", 100),
+        lambda: source.open("model/model_metadata.json"),
+    ):
         with pytest.raises(SourceError) as err:
             call()
         e = err.value

@@ -24,8 +24,11 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     """(bucket, prefix) of s3://bucket/prefix; prefix without leading '/', one trailing '/' or ''."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() != "s3":
-        raise SourceError(Code.FILE_DOES_NOT_EXIST, f"{url!r} is not an S3 URL.",
-                          "Write the model's location as s3://BUCKET/PREFIX.")
+        raise SourceError(
+            Code.FILE_DOES_NOT_EXIST,
+            f"{url!r} is not an S3 URL.",
+            "Write the model's location as s3://BUCKET/PREFIX.",
+        )
     bucket, _, prefix = rest.partition("/")
     if not _BUCKET.match(bucket):
         raise SourceError(
@@ -41,8 +44,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 class S3Source:
     """The objects under s3://bucket/prefix/, read with the default AWS credentials or a role's."""
 
-    def __init__(self, url: str, bucket: str, prefix: str, client: Any, role_arn: str | None,
-                 requests: Counter[str]) -> None:
+    def __init__(
+        self, url: str, bucket: str, prefix: str, client: Any, role_arn: str | None, requests: Counter[str]
+    ) -> None:
         self._url = url
         self.bucket = bucket
         self.prefix = prefix
@@ -69,7 +73,7 @@ class S3Source:
         return self._client
 
     def _error(self, exc: Exception, key: str | None, action: str) -> SourceError:
-        path = "" if key is None else key[len(self.prefix):]
+        path = "" if key is None else key[len(self.prefix) :]
         return source_error(exc, self.bucket, key, action=action, role_arn=self.role_arn, path=path)
 
     def list(self) -> Iterator[ObjectInfo]:
@@ -77,7 +81,8 @@ class S3Source:
         found = False
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix)
+                Bucket=self.bucket, Prefix=self.prefix
+            )
             for page in pages:
                 for obj in page.get("Contents", ()):
                     key: str = obj["Key"]
@@ -86,7 +91,7 @@ class S3Source:
                     if key.endswith("/") and size == 0:
                         continue
                     etag = obj.get("ETag")
-                    yield ObjectInfo(key[len(self.prefix):], size, etag.strip('"') if etag else None)
+                    yield ObjectInfo(key[len(self.prefix) :], size, etag.strip('"') if etag else None)
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, self.prefix, "s3:ListBucket") from None
         if not found and self.prefix:
@@ -120,8 +125,9 @@ class S3Source:
         full = self._full_key(key)
         try:
             try:
-                resp = self._client.get_object(Bucket=self.bucket, Key=full,
-                                               Range=f"bytes=0-{max(max_bytes - 1, 0)}")
+                resp = self._client.get_object(
+                    Bucket=self.bucket, Key=full, Range=f"bytes=0-{max(max_bytes - 1, 0)}"
+                )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "InvalidRange":
                     raise
@@ -142,8 +148,11 @@ class S3Source:
         return data
 
     def _too_large(self, key: str, size: int | None, max_bytes: int) -> SourceError:
-        what = "of unknown size (the server sent part of it without Content-Range)" if size is None \
+        what = (
+            "of unknown size (the server sent part of it without Content-Range)"
+            if size is None
             else _size(size)
+        )
         return SourceError(
             Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
             f"s3://{self.bucket}/{self._full_key(key)} is {what}, over the limit of "

@@ -59,11 +59,20 @@ CREDENTIALS_HOWTO = (
     "provides credentials"
 )
 
-_CREDENTIAL_CODES = frozenset({
-    "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken",
-    "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired", "UnrecognizedClientException",
-    "AuthFailure", "MissingAuthenticationToken",
-})
+_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "UnrecognizedClientException",
+        "AuthFailure",
+        "MissingAuthenticationToken",
+    }
+)
 _DENIED_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled", "AccountProblem", "Forbidden"})
 _NO_BUCKET_CODES = frozenset({"NoSuchBucket", "InvalidBucketName"})
 _NO_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -190,8 +199,11 @@ def _error_code(exc: ClientError) -> str:
     """The error code, also when the server put <Error> at the root of a query-protocol reply."""
     response: dict[str, Any] = exc.response or {}
     error = response.get("Error") or {}
-    return str(error.get("Code") or response.get("Code") or response.get("ResponseMetadata", {}).get(
-        "HTTPStatusCode", "Unknown"))
+    return str(
+        error.get("Code")
+        or response.get("Code")
+        or response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Unknown")
+    )
 
 
 def _error_message(exc: ClientError) -> str:
@@ -231,8 +243,12 @@ def source_error(
             path,
         )
     if isinstance(exc, NoRegionError):
-        return SourceError(Code.SERVICE_ERROR, f"No AWS region is configured ({exc}).",
-                           "Set AWS_REGION (for example AWS_REGION=us-east-1).", path)
+        return SourceError(
+            Code.SERVICE_ERROR,
+            f"No AWS region is configured ({exc}).",
+            "Set AWS_REGION (for example AWS_REGION=us-east-1).",
+            path,
+        )
     if isinstance(exc, ParamValidationError):
         if action == "sts:AssumeRole":
             return _role_error(role_arn, f"the role ARN was refused before sending ({exc})")
@@ -252,8 +268,12 @@ def source_error(
             path,
         )
     if not isinstance(exc, ClientError):
-        return SourceError(Code.SERVICE_ERROR, f"Unexpected error while accessing {where}: {exc}.",
-                           "Retry; if it persists, check the S3 service and endpoint.", path)
+        return SourceError(
+            Code.SERVICE_ERROR,
+            f"Unexpected error while accessing {where}: {exc}.",
+            "Retry; if it persists, check the S3 service and endpoint.",
+            path,
+        )
     code = _error_code(exc)
     detail = _error_message(exc)
     operation = getattr(exc, "operation_name", "") or action
