@@ -11,7 +11,6 @@ from the gzip stream in order; only model_metadata.json and the graph are kept i
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import tarfile
@@ -58,19 +57,48 @@ class _Bomb(Exception):
     pass
 
 
-class _Capped(io.RawIOBase):
-    """Reads the decompressed stream, failing once more than `cap` bytes came out of it."""
+class _Gunzip(io.RawIOBase):
+    """Decompresses a gzip stream (all members) in large chunks, failing past `cap` output bytes.
 
-    def __init__(self, inner: BinaryIO, cap: int) -> None:
+    zlib checks each member's header, CRC-32 and length; output is produced at most `max_length`
+    bytes at a time, so a bomb is caught before it is expanded in memory.
+    """
+
+    def __init__(self, inner: BinaryIO, cap: int, chunk: int = 1 << 20) -> None:
         self._inner = inner
         self._cap = cap
+        self._chunk = chunk
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
+        self._started = False
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
+    def _more(self, n: int) -> bytes:
+        while True:
+            if self._z.unconsumed_tail:
+                data = self._z.decompress(self._z.unconsumed_tail, n)
+            elif self._z.eof:
+                rest = self._z.unused_data or self._inner.read(self._chunk)
+                if not rest.strip(b"\0"):
+                    return b""  # end of stream (trailing zero padding is allowed, as gzip does)
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = self._z.decompress(rest, n)
+            else:
+                raw = self._inner.read(self._chunk)
+                if not raw:
+                    if not self._started:
+                        raise EOFError("empty file")
+                    raise EOFError("compressed stream ended before the end of the gzip member (truncated)")
+                self._started = True
+                data = self._z.decompress(raw, n)
+            if data:
+                return data
+
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
+        data = self._more(len(buffer))
         self.count += len(data)
         if self.count > self._cap:
             raise _Bomb(self.count)
@@ -130,9 +158,8 @@ def inspect_archive(
 
     header_slack = 1024 * limits.max_members + MiB
     try:
-        gz = gzip.GzipFile(fileobj=stream, mode="rb")
-        capped = _Capped(gz, limits.max_expanded_bytes + header_slack)  # type: ignore[arg-type]
-        tar = tarfile.open(fileobj=capped, mode="r|")  # noqa: SIM115 - read in the loop below
+        gunzip = io.BufferedReader(_Gunzip(stream, limits.max_expanded_bytes + header_slack), 1 << 20)
+        tar = tarfile.open(fileobj=gunzip, mode="r|")  # noqa: SIM115 - read in the loop below
         declared = 0
         seen: set[str] = set()
         pbs: list[str] = []
@@ -192,8 +219,10 @@ def _read_member(
     handle = tar.extractfile(info)
     if handle is None:
         return None
-    data = handle.read(cap + 1)
-    return data
+    parts = []
+    while part := handle.read(1 << 20):  # bounded reads: tarfile's stream copies grow with the read size
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _expected(out: ArchiveInspection, pbs: list[str], refuse: Callable[..., None]) -> None:
