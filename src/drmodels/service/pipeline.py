@@ -27,6 +27,7 @@ from drmodels.service.car_archive import build_car_archive
 from drmodels.service.copy import CopyFailed, RetryPolicy, copy_with_retry, plain_md5
 from drmodels.service.layout import car_archive_key, model_prefix, virtual_key, virtual_prefix
 from drmodels.storage.base import ObjectInfo, Source, SourceError
+from drmodels.storage.tarball import TarballSource
 from drmodels.store.base import ModelStore, StoredObject
 
 SourceOpener = Callable[[str, "str | None"], Source]
@@ -318,6 +319,8 @@ def _copy_all(
         tracker.add_file()
 
     workers = max(1, min(env.copy_workers, len(todo)))
+    if isinstance(source, TarballSource):
+        workers = 1  # one shared, sequential gzip stream: members are read in order by one thread
     with ThreadPoolExecutor(workers, thread_name_prefix="copy") as pool:
         futures = [pool.submit(one, dest, info) for dest, info in sorted(todo, key=lambda t: -t[1].size)]
         finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
