@@ -154,7 +154,7 @@ def _timestamp(value: str) -> datetime:
     """ISO 8601 timestamps (every LastModified of a listing) without dateutil: 10x faster."""
     try:
         return datetime.fromisoformat(value)
-    except ValueError:
+    except (TypeError, ValueError):
         parsed: datetime = parse_timestamp(value)  # RFC 1123 headers, epoch seconds
         return parsed
 
@@ -262,7 +262,8 @@ def source_error(
     if isinstance(exc, _UNREACHABLE):
         return SourceError(
             Code.SERVICE_ERROR,
-            f"Could not reach the S3 endpoint for {where if bucket else 'AssumeRole'}: {exc}.",
+            f"Could not reach the {'S3' if bucket else 'STS'} endpoint for "
+            f"{where if bucket else 'AssumeRole of ' + str(role_arn)}: {exc}.",
             "Check the network and the endpoint (AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 / "
             "AWS_ENDPOINT_URL_STS if you use a non-AWS store), then retry.",
             path,
