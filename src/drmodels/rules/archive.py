@@ -16,7 +16,7 @@ import re
 import tarfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import BinaryIO
 
 from drmodels.rules.graph import check_frozen_graph
@@ -272,7 +272,7 @@ def check_archive(
     if found.metadata_json is not None:
         member_path = f"{path}!{METADATA_MEMBER}"
         parsed, issues = parse_model_metadata(member_path, found.metadata_json)
-        problems.extend(issues)
+        problems.extend(replace(p, path=path) for p in issues)
         if parsed is not None and folder_metadata is not None:
             diffs = _differences(parsed, folder_metadata)
             if diffs:
@@ -300,5 +300,6 @@ def check_archive(
                     "Rename the member to agent/model.pb.",
                 )
             )
-        problems.extend(check_frozen_graph(found.graph, metadata, f"{path}!{found.graph_name}"))
+        graph_problems = check_frozen_graph(found.graph, metadata, f"{path}!{found.graph_name}")
+        problems.extend(replace(p, path=path) for p in graph_problems)
     return problems, found.members
