@@ -38,7 +38,7 @@ def _build(out: Path) -> Path:
 
 def _files(model_dir: Path) -> list[Path]:
     model = model_dir / "model"
-    files = sorted(model.glob("*.ckpt.*")) + [model / "model_0.pb", model_dir / "model.tar.gz"]
+    files = [*sorted(model.glob("*.ckpt.*")), model / "model_0.pb", model_dir / "model.tar.gz"]
     return [f for f in files if f.exists()]
 
 
