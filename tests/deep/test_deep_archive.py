@@ -56,8 +56,6 @@ def _errors(data: bytes, metadata: Any = None, limits: ArchiveLimits | None = No
     return [p.explanation for p in problems if p.is_error]
 
 
-
-
 def _sym(info: tarfile.TarInfo) -> None:
     info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
 
