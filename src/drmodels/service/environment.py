@@ -38,6 +38,7 @@ def build_env(data_dir: Path, registry_url: str | None = None, store_url: str | 
     url = registry_url or os.environ.get("DRMODELS_REGISTRY_URL") or default_url(data_dir)
     store = open_store(data_dir, store_url)
     env = Env(Registry(url), store, settings.limits())
+    env.deep = os.environ.get("DRMODELS_IMPORT_DEEP", "1") != "0"
     try:
         from drmodels.store.s3 import server_side_copier
     except ImportError:  # pragma: no cover - the S3 store is optional at import time

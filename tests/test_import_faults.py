@@ -1,0 +1,195 @@
+"""Faults during the copy: transient S3 errors, persistent ones, our store failing, a source edited
+mid-copy, and a worker killed mid-copy. S3 traffic goes through the suite's fault proxy (a real HTTP
+proxy process in front of SeaweedFS)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import servers
+from drmodels.registry.db import Registry
+from drmodels.service.copy import RetryPolicy
+from drmodels.service.environment import build_env
+from drmodels.service.importer import ModelService
+from drmodels.service.layout import model_prefix
+from drmodels.service.pipeline import Env, run_import
+from drmodels.store.local import LocalStore, file_md5
+from drmodels.store.s3 import S3Store, server_side_copier
+from import_fixtures import FaultProxy, checkpoint_name, fault_proxy, write_model  # noqa: F401
+
+pytestmark = pytest.mark.servers
+
+Upload = Callable[[Path, str, str], int]
+FAST = RetryPolicy(attempts=3, first_delay=0.05, factor=2.0)
+DATA = f"model/{checkpoint_name(2)}.data-00000-of-00001"
+
+
+def _via(monkeypatch: pytest.MonkeyPatch, proxy: FaultProxy) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+
+
+def _local(tmp_path: Path) -> ModelService:
+    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), LocalStore(tmp_path / "store"),
+              retry=FAST, server_side_copy=server_side_copier, deep=False)  # fmt: skip
+    return ModelService(env)
+
+
+def _s3(tmp_path: Path, store_bucket: str) -> ModelService:
+    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), S3Store.from_url(f"s3://{store_bucket}/st"),
+              retry=FAST, server_side_copy=server_side_copier, deep=False)  # fmt: skip
+    return ModelService(env)
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture
+def store_bucket(s3_admin: Any) -> str:
+    name = f"drm-fstore-{uuid.uuid4().hex[:10]}"
+    s3_admin.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def model_url(aws_env: servers.Seaweed, bucket: str, upload: Upload, tmp_path: Path) -> str:
+    upload(write_model(tmp_path / "src", checkpoints=3, data_size=1 << 20), bucket, "m")
+    return f"s3://{bucket}/m"
+
+
+def test_transient_faults_are_retried(
+    model_url: str,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    _via(monkeypatch, fault_proxy)
+    rule = fault_proxy.add("error", DATA, method="GET", times=4)
+    svc = _local(tmp_path)
+    assert run_import(svc.accept("flaky", model_url).job_id, svc.env) == "READY"
+    assert fault_proxy.hits(rule) == 4
+
+
+def test_persistent_faults_are_s3_copy_error(
+    model_url: str,
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    _via(monkeypatch, fault_proxy)
+    fault_proxy.add("error", DATA, method="GET", times=10_000)
+    svc = _local(tmp_path)
+    assert run_import(svc.accept("down", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    model = svc.get("down")
+    assert model.error_code == "S3_COPY_ERROR"
+    assert _files(tmp_path / "store" / model_prefix(model.id)) == []
+
+
+def test_server_side_copy_faults(
+    model_url: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,  # noqa: F811
+    store_bucket: str, s3_admin: Any,
+) -> None:  # fmt: skip
+    _via(monkeypatch, fault_proxy)
+    svc = _s3(tmp_path, store_bucket)
+    rule = fault_proxy.add("error", DATA, method="PUT", header="x-amz-copy-source", times=2)
+    assert run_import(svc.accept("copy-flaky", model_url).job_id, svc.env) == "READY"
+    assert fault_proxy.hits(rule) == 2
+    fault_proxy.add("error", DATA, method="PUT", header="x-amz-copy-source", times=10_000)
+    assert run_import(svc.accept("copy-down", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    model = svc.get("copy-down")
+    assert model.error_code == "S3_COPY_ERROR"
+    listed = s3_admin.list_objects_v2(Bucket=store_bucket, Prefix=f"st/{model_prefix(model.id)}/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_store_failure_is_service_error(
+    model_url: str, tmp_path: Path, seaweed: servers.Seaweed, store_bucket: str
+) -> None:
+    svc = _s3(tmp_path, store_bucket)
+    # our own store refuses us (its keys are wrong); the source stays readable
+    svc.env.store = S3Store(servers.s3_client(seaweed, servers.Keys("drmwrongkey", "drmwrongsecret")),
+                            store_bucket, "st/")  # fmt: skip
+    svc.env.server_side_copy = None
+    assert run_import(svc.accept("no-store", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    assert svc.get("no-store").error_code == "SERVICE_ERROR"
+
+
+@pytest.mark.parametrize("server_side", [False, True])
+def test_source_edited_during_copy(
+    model_url: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,  # noqa: F811
+    store_bucket: str, s3_admin: Any, bucket: str, server_side: bool,
+) -> None:  # fmt: skip
+    _via(monkeypatch, fault_proxy)
+    if server_side:
+        svc = _s3(tmp_path, store_bucket)
+        rule = fault_proxy.add("hold", DATA, method="PUT", header="x-amz-copy-source")
+    else:
+        svc = _local(tmp_path)
+        rule = fault_proxy.add("hold", DATA, method="GET")
+    job = svc.accept("edited", model_url).job_id
+    result: list[str] = []
+    worker = threading.Thread(target=lambda: result.append(run_import(job, svc.env)))
+    worker.start()
+    try:
+        fault_proxy.wait_hit(rule)
+        # the user edits the checkpoint while it is being copied (same size, other bytes)
+        s3_admin.put_object(Bucket=bucket, Key=f"m/{DATA}", Body=b"\x07" * (1 << 20))
+    finally:
+        fault_proxy.release()
+        worker.join(120)
+    assert result == ["IMPORT_ERROR"]
+    model = svc.get("edited")
+    assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR", model.error_details
+    assert any(d["path"] == DATA for d in model.error_details or [])
+
+
+def test_worker_killed_mid_copy_then_retry_completes(
+    model_url: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,  # noqa: F811
+    s3_admin: Any, bucket: str,
+) -> None:  # fmt: skip
+    data_dir = tmp_path / "data"
+    svc = ModelService(build_env(data_dir))
+    accepted = svc.accept("killed", model_url)
+    rule = fault_proxy.add("hold_body", DATA, method="GET")
+    env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.endpoint}
+    worker = subprocess.Popen([sys.executable, "-m", "drmodels.runner.job", str(data_dir), str(accepted.job_id)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        fault_proxy.wait_hit(rule)
+        store_model = data_dir / "store" / model_prefix(accepted.model_id)
+        # half of the checkpoint has reached our store when the worker dies
+        deadline = time.monotonic() + 60
+        while not [p for p in _files(store_model) if ".part-" in p.name]:  # readiness, not timing
+            assert time.monotonic() < deadline, "the copy never reached the store"
+            time.sleep(0.05)
+        assert svc.get("killed").status == "IMPORTING"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    finally:
+        fault_proxy.release()
+        if worker.poll() is None:
+            worker.kill()
+    assert svc.get("killed").status == "IMPORTING"  # never READY: the copy did not finish
+    job = svc.retry("killed")
+    svc.env.deep = False  # placeholder checkpoint bytes: the deep checks are tested elsewhere
+    assert run_import(job, svc.env) == "READY", svc.get("killed").error_details
+    model = svc.get("killed")
+    assert model.status == "READY"
+    stored = {p.relative_to(store_model / "virtual").as_posix(): p for p in _files(store_model / "virtual")}
+    assert sorted(stored) == sorted(e["key"] for e in model.manifest or [])  # no orphaned parts or extras
+    for key, path in stored.items():
+        remote = s3_admin.head_object(Bucket=bucket, Key=f"m/{key}")
+        assert path.stat().st_size == remote["ContentLength"]
+        assert file_md5(path) == remote["ETag"].strip('"')
+    assert [e.kind for e in model.events].count("import-started") == 2
