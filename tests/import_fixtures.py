@@ -233,7 +233,8 @@ class FaultProxy:
     def _post(self, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
         import urllib.request
 
-        req = urllib.request.Request(f"{self.endpoint}/__proxy__/{path}", data=json.dumps(body or {}).encode(),
+        url = f"{self.endpoint}/__proxy__/{path}"
+        req = urllib.request.Request(url, data=json.dumps(body or {}).encode(),
                                      method="POST")  # fmt: skip
         with urllib.request.urlopen(req, timeout=10) as resp:
             result: dict[str, object] = json.loads(resp.read())

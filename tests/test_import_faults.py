@@ -70,7 +70,7 @@ def model_url(aws_env: servers.Seaweed, bucket: str, upload: Upload, tmp_path: P
 
 def test_transient_faults_are_retried(
     model_url: str,
-    fault_proxy: FaultProxy,
+    fault_proxy: FaultProxy,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -83,7 +83,7 @@ def test_transient_faults_are_retried(
 
 def test_persistent_faults_are_s3_copy_error(
     model_url: str,
-    fault_proxy: FaultProxy,
+    fault_proxy: FaultProxy,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -163,7 +163,8 @@ def test_worker_killed_mid_copy_then_retry_completes(
     accepted = svc.accept("killed", model_url)
     rule = fault_proxy.add("hold_body", DATA, method="GET")
     env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.endpoint}
-    worker = subprocess.Popen([sys.executable, "-m", "drmodels.runner.job", str(data_dir), str(accepted.job_id)],
+    command = [sys.executable, "-m", "drmodels.runner.job", str(data_dir), str(accepted.job_id)]
+    worker = subprocess.Popen(command,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         fault_proxy.wait_hit(rule)

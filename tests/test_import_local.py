@@ -23,7 +23,7 @@ from import_fixtures import checkpoint_name, write_model
 def _service(tmp_path: Path, limits: Limits | None = None) -> ModelService:
     registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
     store = LocalStore(tmp_path / "store")
-    return ModelService(Env(registry, store, limits or Limits()))
+    return ModelService(Env(registry, store, limits or Limits(), deep=False))
 
 
 def _import(svc: ModelService, name: str, source: Path | str) -> str:
@@ -183,3 +183,15 @@ def test_deterministic_archive_is_gzip(tmp_path: Path) -> None:
     a = (tmp_path / "store" / car_archive_key(svc.get("a1").id)).read_bytes()
     b = (tmp_path / "store" / car_archive_key(svc.get("a2").id)).read_bytes()
     assert a == b and gzip.decompress(a)
+
+
+def test_deep_checks_run_on_the_stored_copy(tmp_path: Path) -> None:
+    """With deep checks on, placeholder checkpoint bytes are refused and nothing stays in the store."""
+    src = write_model(tmp_path / "src", checkpoints=2)
+    svc = _service(tmp_path)
+    svc.env.deep = True
+    assert _import(svc, "shallow-bytes", src) == "IMPORT_ERROR"
+    model = svc.get("shallow-bytes")
+    assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR"
+    assert any(".ckpt." in d["path"] for d in model.error_details or [])
+    assert not (tmp_path / "store" / model_prefix(model.id)).exists()

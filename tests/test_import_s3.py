@@ -1,4 +1,4 @@
-"""End-to-end imports from SeaweedFS: into an S3 store (server-side copy) and into a local store (streamed)."""
+"""End-to-end imports from SeaweedFS: into an S3 store (server-side copy) or a local store (streamed)."""
 
 from __future__ import annotations
 

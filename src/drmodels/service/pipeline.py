@@ -346,7 +346,7 @@ def _build_car(
     limit = env.limits.model_tar_bytes
     with tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024) as out:
         with store.open(graph) as stream:
-            build_car_archive(stream, size, metadata_json, out)  # type: ignore[arg-type]
+            build_car_archive(stream, size, metadata_json, out)
         total = out.tell()
         if total > limit:
             raise ImportFailed(
@@ -356,7 +356,8 @@ def _build_car(
                         "model.tar.gz",
                         f"the car archive built from {graph_key} is {human_size(total)}, over the limit of "
                         f"{human_size(limit)}",
-                        "Train with a smaller network or fewer sensors so the frozen graph is smaller, then import again.",
+                        "Train with a smaller network or fewer sensors so the frozen graph is smaller, "
+                        "then import again.",
                     )
                 ]
             )
