@@ -117,7 +117,10 @@ class ModelService:
     def list(self) -> Sequence[Model]:
         with self.env.registry.session() as s:
             return s.scalars(
-                sa.select(Model).where(Model.account_id == self.account_id).order_by(Model.creation_time)
+                sa.select(Model)
+                .where(Model.account_id == self.account_id)
+                .order_by(Model.creation_time, Model.name)
+                .options(selectinload(Model.jobs), selectinload(Model.events))
             ).all()
 
     def retry(self, name: str) -> int:
