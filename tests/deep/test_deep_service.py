@@ -127,3 +127,19 @@ def test_without_metadata_integrity_is_still_checked(tf_models: Path) -> None:
     result = deep_check(source, report_for(source), None)
     [problem] = _errors(result)
     assert problem.path == DATA
+
+
+@pytest.mark.tf
+def test_large_archives_are_streamed_with_the_same_findings(
+    tf_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drmodels.service import deep
+
+    edited = replace(METADATA["ppo_discrete"], discrete_actions=METADATA["ppo_discrete"].discrete_actions[:4])
+    source = DirSource(tf_models / "ppo_discrete")
+    prefetched = deep_check(source, report_for(source), edited)
+    monkeypatch.setattr(deep, "PREFETCH_ARCHIVE_BYTES", 1000)
+    streamed = deep_check(source, report_for(source), edited)
+    assert sorted(map(str, streamed.problems)) == sorted(map(str, prefetched.problems))
+    assert any(p.path == "model.tar.gz" for p in streamed.problems)
+    assert streamed.bytes_read == prefetched.bytes_read
