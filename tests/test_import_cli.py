@@ -1,4 +1,4 @@
-"""The CLI as a user runs it (subprocesses): import --wait, models list/show/download/retry/delete, --manifest."""
+"""The CLI as a user runs it (subprocesses): import --wait, models list/show/download/retry/delete, bulk."""
 
 from __future__ import annotations
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from drmodels.registry.db import Registry, default_url
 from drmodels.service.pipeline import Env
 from drmodels.settings import Settings
+from drmodels.storage.base import Source
+from drmodels.storage.open import open_source
 from drmodels.store.base import ModelStore
 from drmodels.store.local import LocalStore
 
@@ -33,11 +38,37 @@ def open_store(data_dir: Path, url: str | None = None) -> ModelStore:
     return LocalStore(data_dir / "store")
 
 
+class SharedClientOpener:
+    """Opens sources like `open_source`, reusing one S3 client for every s3:// source read without a role.
+
+    Building a boto3 client costs tens of milliseconds of CPU; a bulk import would pay it per model.
+    `requests` counts every request those sources send.
+    """
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, location: str, role_arn: str | None) -> Source:
+        if not location.startswith("s3://") or role_arn:
+            return open_source(location, role_arn=role_arn)
+        from drmodels.storage.s3 import S3Source, parse_s3_url
+        from drmodels.storage.s3client import make_s3_client
+
+        bucket, prefix = parse_s3_url(location)
+        with self._lock:
+            if self._client is None:
+                self._client = make_s3_client(max_pool_connections=64, counter=self.requests)
+        return S3Source(location, bucket, prefix, self._client, None, self.requests)
+
+
 def build_env(data_dir: Path, registry_url: str | None = None, store_url: str | None = None) -> Env:
     settings = Settings()
     url = registry_url or os.environ.get("DRMODELS_REGISTRY_URL") or default_url(data_dir)
     store = open_store(data_dir, store_url)
     env = Env(Registry(url), store, settings.limits())
+    env.open_source = SharedClientOpener()
     env.deep = os.environ.get("DRMODELS_IMPORT_DEEP", "1") != "0"
     try:
         from drmodels.store.s3 import server_side_copier

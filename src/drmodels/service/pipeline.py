@@ -181,7 +181,7 @@ class _Tracker:
     def add_file(self) -> None:
         with self._lock:
             self.files_done += 1
-        self._tell(force=True)
+        self._tell()
 
     def _tell(self, force: bool = False) -> None:
         if self.env.on_progress is not None:

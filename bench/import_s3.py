@@ -1,0 +1,142 @@
+"""Bench: import N models from SeaweedFS into an S3 store, beside `s5cmd cp` copying the same objects.
+
+    python bench/import_s3.py [--models 20] [--checkpoints 20] [--data-mib 4] [--workers 4] [--runs 3]
+
+Starts SeaweedFS (tests/servers.py), uploads N DeepRacer model folders (each with `--checkpoints`
+checkpoints, of which the plan keeps 2, and a model.tar.gz so no archive has to be built), then per run:
+- drmodels: accept N imports and run them in the in-process pool (`--workers` jobs at once, each copying
+  with 8 threads), server-side CopyObject into s3://drm-bench-store/; wall time from the first accept
+  to the last READY; S3 requests counted per operation on the source and store clients.
+- s5cmd: `s5cmd run` of one `cp` per planned object (the same objects, same server, same bucket pair),
+  default worker count; wall time of the subprocess.
+Prints the medians, their ratio, and the requests per model against the plan's floor: the inspection's
+requests (1 ListObjectsV2 + 1 GetObject per control file) + 1 CopyObject per planned object. The goal:
+wall <= 1.0x s5cmd's, requests <= floor + 2. Deep checks are off (they read every checkpoint byte).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import servers  # noqa: E402
+from drmodels.registry.db import Registry  # noqa: E402
+from drmodels.rules.limits import Limits  # noqa: E402
+from drmodels.runner.pool import WorkerPool  # noqa: E402
+from drmodels.service.check import check_source  # noqa: E402
+from drmodels.service.environment import SharedClientOpener  # noqa: E402
+from drmodels.service.importer import ModelService  # noqa: E402
+from drmodels.service.pipeline import Env, run_import  # noqa: E402
+from drmodels.storage.s3 import S3Source  # noqa: E402
+from drmodels.storage.s3client import make_s3_client  # noqa: E402
+from drmodels.store.s3 import S3Store, server_side_copier  # noqa: E402
+from import_fixtures import write_model  # noqa: E402
+
+SRC, DST = "drm-bench-src", "drm-bench-store"
+
+
+def _s5cmd() -> str:
+    found = shutil.which("s5cmd") or str(Path(sys.executable).parent / "s5cmd")
+    return found
+
+
+def _plan_floor(url: str) -> tuple[int, list[str]]:
+    counter: Counter[str] = Counter()
+    client = make_s3_client(counter=counter)
+    bucket, prefix = url.removeprefix("s3://").split("/", 1)
+    source = S3Source(url, bucket, prefix.rstrip("/") + "/", client, None, counter)
+    report = check_source(source, Limits())
+    assert report.importable, [p.explanation for p in report.errors]
+    keys = [source.prefix + o.key for o in report.plan.objects]
+    return sum(counter.values()) + len(keys), keys
+
+
+def _import_run(tmp: Path, urls: list[str], workers: int, run: int) -> tuple[float, Counter[str]]:
+    store = S3Store.from_url(f"s3://{DST}/run{run}")
+    opener = SharedClientOpener()
+    env = Env(Registry(f"sqlite:///{tmp / f'registry-{run}.sqlite3'}"), store, Limits(),
+              open_source=opener, server_side_copy=server_side_copier, deep=False)  # fmt: skip
+    service = ModelService(env)
+    start = time.perf_counter()
+    jobs = [service.accept(f"bench-{i}", url).job_id for i, url in enumerate(urls)]
+    with WorkerPool(workers) as pool:
+        statuses = [f.result() for f in [pool.submit(lambda j: run_import(j, env), j) for j in jobs]]
+    wall = time.perf_counter() - start
+    assert statuses == ["READY"] * len(urls), statuses
+    env.registry.close()
+    return wall, opener.requests + store.requests
+
+
+def _s5cmd_run(tmp: Path, keys: list[str], run: int, env: dict[str, str]) -> float:
+    commands = tmp / f"s5cmd-{run}.txt"
+    commands.write_text("".join(f"cp s3://{SRC}/{k} s3://{DST}/s5cmd{run}/{k}\n" for k in keys))
+    start = time.perf_counter()
+    subprocess.run([_s5cmd(), "--endpoint-url", env["AWS_ENDPOINT_URL"], "run", str(commands)],
+                   check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", type=int, default=20)
+    parser.add_argument("--checkpoints", type=int, default=20)
+    parser.add_argument("--data-mib", type=float, default=4.0, help="size of each checkpoint's data file")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="drm-bench-import-"))
+    with servers.seaweed() as sw:
+        os.environ.update(sw.env())
+        admin = servers.s3_client(sw)
+        admin.create_bucket(Bucket=SRC)
+        admin.create_bucket(Bucket=DST)
+        data_size = int(args.data_mib * 2**20)
+        car = b"\x1f\x8b" + b"car" * 1000
+        folder = write_model(tmp / "model", args.checkpoints, data_size=data_size, car_archive=car)
+        urls = []
+        for i in range(args.models):
+            servers.upload_tree(admin, folder, SRC, f"models/m{i}")
+            urls.append(f"s3://{SRC}/models/m{i}")
+        floor, _ = _plan_floor(urls[0])
+        keys = [k for url in urls for k in _plan_floor(url)[1]]
+        planned_bytes = (
+            sum(admin.head_object(Bucket=SRC, Key=k)["ContentLength"] for k in _plan_floor(urls[0])[1])
+            * args.models
+        )
+        walls, s5 = [], []
+        requests: Counter[str] = Counter()
+        for run in range(args.runs):
+            wall, requests = _import_run(tmp, urls, args.workers, run)
+            walls.append(wall)
+            s5.append(_s5cmd_run(tmp, keys, run, sw.env()))
+        ours, theirs = statistics.median(walls), statistics.median(s5)
+        per_model = sum(requests.values()) / args.models
+        print(
+            f"{args.models} models x {len(keys) // args.models} planned objects "
+            f"({planned_bytes / 2**20:.1f} MiB in all), {args.checkpoints} checkpoints each, {args.runs} runs"
+        )
+        print(f"drmodels import: median {ours:.2f} s (min {min(walls):.2f}, max {max(walls):.2f})")
+        print(f"s5cmd cp       : median {theirs:.2f} s (min {min(s5):.2f}, max {max(s5):.2f})")
+        print(f"ratio          : {ours / theirs:.2f}x (goal <= 1.0x)")
+        print(
+            f"requests/model : {per_model:.1f} (plan floor {floor}, goal <= {floor + 2}); by operation: "
+            + ", ".join(f"{op} {n / args.models:.1f}" for op, n in sorted(requests.items()))
+        )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
