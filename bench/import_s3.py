@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--checkpoints", type=int, default=20)
     parser.add_argument("--data-mib", type=float, default=4.0, help="size of each checkpoint's data file")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="drm-bench-import-"))

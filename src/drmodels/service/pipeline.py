@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from drmodels.registry.db import Registry
 from drmodels.registry.models import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
+from drmodels.rules.inspect import control_keys
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem, error
@@ -208,7 +209,7 @@ class _Tracker:
 
 def _import(job_id: int, model_id: str, location: str, role_arn: str | None, fresh: bool, env: Env) -> None:
     try:
-        source: Source = _Remembering(env.open_source(location, role_arn))
+        source: Source = _Remembering(env.open_source(location, role_arn), env.limits)
         report = env.inspect(source, env.limits)
     except SourceError as exc:
         raise ImportFailed([error(exc.code, exc.path, exc.message, exc.fix)]) from exc
@@ -243,10 +244,16 @@ def _import(job_id: int, model_id: str, location: str, role_arn: str | None, fre
 
 
 class _Remembering:
-    """A source that keeps the small files it has read, so the metadata is not fetched twice."""
+    """A source that fetches the control files in parallel right after the listing, and keeps them.
 
-    def __init__(self, inner: Source) -> None:
+    The inspection then reads them from memory, and the metadata is not fetched twice: the same
+    requests as a sequential inspection, in a fraction of the time on S3.
+    """
+
+    def __init__(self, inner: Source, limits: Limits, threads: int = 8) -> None:
         self.inner = inner
+        self._limits = limits
+        self._threads = threads
         self._read: dict[str, bytes] = {}
 
     @property
@@ -254,7 +261,22 @@ class _Remembering:
         return self.inner.location
 
     def list(self) -> Iterator[ObjectInfo]:
-        return self.inner.list()
+        objects = list(self.inner.list())
+        keys = control_keys(objects, self._limits)
+        if len(keys) > 1:
+            max_bytes = max(self._limits.control_file_bytes, self._limits.reward_function_bytes)
+            with ThreadPoolExecutor(min(self._threads, len(keys)), thread_name_prefix="control") as pool:
+                fetched = list(pool.map(lambda k: self._try_read(k, max_bytes), keys))
+            for key, data in zip(keys, fetched, strict=True):
+                if data is not None:
+                    self._read[key] = data
+        return iter(objects)
+
+    def _try_read(self, key: str, max_bytes: int) -> bytes | None:
+        try:
+            return self.inner.read(key, max_bytes)
+        except SourceError:
+            return None  # the inspection reads it again and reports the error
 
     def read(self, key: str, max_bytes: int) -> bytes:
         data = self._read.get(key)
