@@ -10,6 +10,7 @@ Layout (the prefix root a trainer leaves in S3):
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -115,10 +116,8 @@ def write_sample(folder: Path, options: SampleOptions, *, force: bool = False) -
         name = f"{iteration}_Step-{steps}.ckpt"
         prefix = folder / "model" / name
 
-        def values(tensor: str, shape: tuple[int, ...], salt: str = name) -> bytes:
-            return source.tensor(tensor, shape, salt)
-
-        specs = [TensorSpec(v.name, v.shape, lambda v=v, f=values: f(v.name, v.shape)) for v in variables]  # type: ignore[misc]
+        values = functools.partial(source.tensor, salt=name)
+        specs = [TensorSpec(v.name, v.shape, functools.partial(values, v.name, v.shape)) for v in variables]
         written = write_checkpoint(prefix, specs)
         for suffix in (".data-00000-of-00001", ".index"):
             key = f"model/{name}{suffix}"
