@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 from drmodels.registry.db import Registry
 from drmodels.registry.models import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
 from drmodels.rules.inspect import control_keys
+from drmodels.rules.layout import CAR_ARCHIVES
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem, error
@@ -448,7 +449,7 @@ def _deep(
     if not env.deep:
         return [], report.plan.checkpoints
     result: Any = deep_check(store.source(virtual_prefix(model_id)), report, metadata, limits=env.limits)
-    return list(result.problems), tuple(result.checkpoints) or report.plan.checkpoints
+    return list(result.problems), report.plan.checkpoints
 
 
 def car_configuration(metadata: ModelMetadata | None) -> dict[str, Any] | None:
@@ -490,7 +491,7 @@ def _ready(
         model.error_code = None
         model.error_details = [p.as_dict() for p in report.problems] or None
         model.size_bytes = size
-        model.packaging_complete = car_size > 0
+        model.packaging_complete = car_size > 0 or any(o.key in CAR_ARCHIVES for o in report.plan.objects)
         model.manifest = manifest
         model.checkpoints = list(checkpoints)
         model.car_configuration = car_configuration(metadata)
