@@ -320,3 +320,23 @@ def test_tensorflow_reads_the_sample(models: dict[str, Path]) -> None:
         assert meta_out[0] == pytest.approx(frozen_out[0], rel=1e-4, abs=1e-6), want["name"]
         if not md.is_continuous:
             assert sum(meta_out[0]) == pytest.approx(1.0, abs=1e-4)  # softmax over the actions
+
+
+# --- the README's first command ------------------------------------------------------------------
+
+
+def test_readme_chain_sample_check_import_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`drmodels sample demo-model && drmodels check demo-model && drmodels import demo-model
+    --name demo --wait && drmodels models list` on a fresh checkout: no server, no TensorFlow."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DRMODELS_DATA_DIR", str(tmp_path / "drmodels-data"))
+    steps = [
+        ["sample", "demo-model"],
+        ["check", "demo-model"],
+        ["import", "demo-model", "--name", "demo", "--wait"],
+        ["models", "list"],
+    ]
+    for args in steps:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "READY" in result.output and "demo" in result.output
