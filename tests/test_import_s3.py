@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import uuid
 from collections.abc import Callable
@@ -172,6 +173,8 @@ def test_multipart_write_into_s3_store(aws_env: servers.Seaweed, store_bucket: s
         ("big-checkpoint", "CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED"),
         ("big-json", "JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED"),
         ("bad-json", "MODEL_VALIDATION_SERVICE_ERROR"),
+        ("big-car-archive", "MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED"),
+        ("built-car-archive-too-big", "MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED"),
     ],
 )
 def test_inspection_failures_are_import_errors(
@@ -194,11 +197,18 @@ def test_inspection_failures_are_import_errors(
         (src / "ip" / "hyperparameters.json").write_text('{"lr": 0.001, "pad": "' + "x" * 300_000 + '"}')
     elif breakage == "bad-json":
         (model_dir / "model_metadata.json").write_text("{not json")
+    elif breakage == "big-car-archive":
+        (model_dir / "model.tar.gz").write_bytes(os.urandom(300_000))
+    elif breakage == "built-car-archive-too-big":
+        # the graph is under the limit; the archive built from it (tar headers + metadata) is over it
+        (model_dir / "model_1.pb").write_bytes(os.urandom(199_500))
     upload(src, bucket, "b")
     svc = _s3_service(tmp_path, store_bucket)
     from drmodels.rules.limits import Limits
 
-    svc.env.limits = Limits(checkpoint_file_bytes=200_000, control_file_bytes=200_000)
+    svc.env.limits = Limits(
+        checkpoint_file_bytes=200_000, control_file_bytes=200_000, model_tar_bytes=200_000
+    )
     assert run_import(svc.accept("broken", f"s3://{bucket}/b").job_id, svc.env) == "IMPORT_ERROR"
     model = svc.get("broken")
     assert model.error_code == code, model.error_details

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -9,7 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from drmodels.registry.db import Registry, alembic_config
 from drmodels.registry.models import Account, ImportJob, Model, ModelEvent
-from import_fixtures import registry, registry_url  # noqa: F401  (fixtures)
+from drmodels.service.importer import ModelService
+from drmodels.service.names import RequestError
+from drmodels.service.pipeline import Env, run_import
+from drmodels.store.local import LocalStore
+from import_fixtures import registry, registry_url, write_model  # noqa: F401  (fixtures)
 
 
 def _model(model_id: str, name: str, account: str = "123456789012") -> Model:
@@ -64,3 +70,22 @@ def test_name_unique_per_account(registry: Registry) -> None:  # noqa: F811
         s.add(_model("b", "same", account="210987654321"))  # another account may use the name
     with pytest.raises(IntegrityError), registry.session() as s:
         s.add(_model("c", "same"))
+
+
+def test_import_service_on_each_registry(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
+    """The whole service on this registry: import, duplicate name, failure, retry, delete."""
+    src = write_model(tmp_path / "src", checkpoints=2)
+    svc = ModelService(Env(registry, LocalStore(tmp_path / "store"), deep=False), account_id="123456789012")
+    assert run_import(svc.accept("pg-or-lite", str(src), "d").job_id, svc.env) == "READY"
+    with pytest.raises(RequestError, match="already exists"):
+        svc.accept("pg-or-lite", str(src))
+    model = svc.get("pg-or-lite")
+    assert model.arn.startswith("arn:aws:deepracer:us-east-1:123456789012:model/reinforcement_learning/")
+    assert model.size_bytes and model.manifest and model.jobs[0].attempts == 1
+    (src / "reward_function.py").rename(tmp_path / "reward.py")
+    assert run_import(svc.accept("second", str(src)).job_id, svc.env) == "IMPORT_ERROR"
+    (tmp_path / "reward.py").rename(src / "reward_function.py")
+    assert run_import(svc.retry("second"), svc.env) == "READY"
+    assert [m.name for m in svc.list()] == ["pg-or-lite", "second"]
+    svc.delete("second")
+    assert [m.name for m in svc.list()] == ["pg-or-lite"]
