@@ -19,9 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from drmodels.cli import app
-from drmodels.rules import bundle, network
+from drmodels.rules import bundle, network, protos
 from drmodels.rules.metadata import parse_model_metadata
+from drmodels.sample import SampleOptions
 from drmodels.sample.bundle_writer import build_table, short_successor, shortest_separator
+from drmodels.sample.meta_graph import TENSORFLOW_VERSION, meta_graph
+from drmodels.sample.model import metadata_for
 from drmodels.sample.weights import WeightSource, floats
 
 runner = CliRunner()
@@ -219,6 +222,46 @@ def test_table_writer_splits_blocks_and_shortens_separators() -> None:
     assert shortest_separator(b"abc", b"abcd") == b"abc"
     assert short_successor(b"main_level/x") == b"n"
     assert short_successor(b"\xff\xff") == b"\xff\xff"
+
+
+CORPUS_METAS = sorted(CORPUS.rglob("*.ckpt.meta")) if CORPUS.exists() else []
+
+
+def _options_like(real: Any) -> SampleOptions:
+    """Sample options for the model a real PPO `.meta` (shallow camera network) was trained with."""
+    nodes = {n.name.decode(): n for n in real.graph_def.node}
+    head = "main_level/agent/main/online/network_1/ppo_head_0"
+    if f"{head}/policy_mean/kernel" in nodes:
+        return SampleOptions(continuous=True)
+    kernel = nodes[f"{head}/policy_fc/kernel"]
+    dims = protos.shape_dims(kernel.attr["shape"].shape)
+    assert dims is not None
+    return SampleOptions(actions=dims[1])
+
+
+@pytest.mark.skipif(not CORPUS_METAS, reason="shared corpus not present")
+@pytest.mark.parametrize("path", CORPUS_METAS, ids=lambda p: "/".join(p.parts[-3:]))
+def test_meta_graph_nodes_are_those_of_real_deepracer_graphs(path: Path) -> None:
+    """Every node the sample's .meta holds is in the real DeepRacer .meta under the same name; for
+    TensorFlow 1.15 graphs with the same op, data inputs and attributes (older TF versions differ
+    in a few ops: Add/AddV2, how Flatten computes its shape, the saver's filename)."""
+    real = protos.parse(protos.MetaGraphDef, path.read_bytes())
+    _, md = metadata_for(_options_like(real))
+    mine = protos.parse(protos.MetaGraphDef, meta_graph(md)[0])
+    theirs = {n.name.decode(): n for n in real.graph_def.node}
+    same_version = real.meta_info_def.tensorflow_version == TENSORFLOW_VERSION.encode()
+    for node in mine.graph_def.node:
+        name = node.name.decode()
+        if not same_version and name.startswith("save/"):
+            continue
+        assert name in theirs, name
+        if same_version:
+            other = theirs[name]
+            assert node.op == other.op, name
+            assert [i for i in node.input if not i.startswith(b"^")] == [
+                i for i in other.input if not i.startswith(b"^")
+            ], name
+            assert set(node.attr) == set(other.attr) - {"_output_shapes", "_class"}, name
 
 
 # --- TensorFlow reads it (subprocess) ------------------------------------------------------------

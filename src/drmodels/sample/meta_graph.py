@@ -3,13 +3,16 @@
 Holds every network the agent builds (online and target copies), each weight as a `VariableV2`
 with its initializer, `/Assign` and `/read`; `global_step`; Adam's slot variables (`.../Adam`,
 `.../Adam_1`, under the doubled scope real DeepRacer graphs show) and `beta1_power`/`beta2_power`;
-the global initializer `init`; and a V2 Saver over the online networks' trainable variables only
-(DeepRacer's patched saver), with the `variables`, `trainable_variables` and `global_step`
-collections. Losses and gradient ops are left out: nothing reads them from a `.meta`.
+and a V2 Saver over the online networks' trainable variables only (DeepRacer's patched saver),
+with the `variables`, `trainable_variables` and `global_step` collections. Compared with a real
+DeepRacer `.meta` (TF 1.15, continuous PPO), every variable and every node name written here is
+also there; losses, gradients, Adam's update ops and Coach's feed placeholders are left out, and
+head kernels start from zeros where Coach precomputes normalized columns.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from drmodels.rules.metadata import ModelMetadata
@@ -34,6 +37,7 @@ from drmodels.sample.weights import value_range
 TENSORFLOW_VERSION = "1.15.4"
 SAVER_V2 = 2
 ADAM_BETAS = (0.9, 0.999)
+_HEAD_KERNELS = ("/v_values_head_0/output/kernel", "/ppo_head_0/policy_mean/kernel")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class _Variables:
     def _initializer(self, name: str, shape: tuple[int, ...]) -> str:
         g = self.g
         leaf = name.rsplit("/", 1)[-1]
+        if name.endswith(_HEAD_KERNELS):
+            # Coach's normalized-columns initializer: a precomputed Const (zeros here)
+            return g.const_float(f"{name}/Initializer/Const", 0.0, shape)
         if leaf == "kernel":
             scope = f"{name}/Initializer/random_uniform"
             limit = value_range(name, shape)
@@ -78,7 +85,9 @@ class _Variables:
             spread = g.binary("Mul", f"{scope}/mul", draw, g.binary("Sub", f"{scope}/sub", high, low))
             return g.binary("Add", scope, spread, low)
         if leaf.endswith("_rescalers"):
-            return g.const_float(f"{name}/Initializer/ones", 1.0, shape)
+            return g.const_float(f"{name}/initial_value", 1.0, shape)
+        if leaf == "policy_log_std":
+            return g.const_float(f"{name}/initial_value", 0.0, shape)
         return g.const_float(f"{name}/Initializer/zeros", 0.0, shape)
 
     def define(
@@ -127,6 +136,15 @@ def _networks(graph: GraphBuilder, metadata: ModelMetadata, variables: _Variable
         net.ppo("target", value_network=True, training=True)
 
 
+def _zeros(graph: GraphBuilder, name: str, shape: tuple[int, ...]) -> str:
+    """`tf.zeros(shape)`: a Const below 1000 elements, else a Fill (TF's `_constant_if_small`)."""
+    if math.prod(shape) < 1000:
+        return graph.const_float(name, 0.0, shape)
+    dims = graph.const_int32(f"{name}/shape_as_tensor", shape)
+    value = graph.const_float(f"{name}/Const", 0.0)
+    return graph.add(name, "Fill", [dims, value], T=a_type(DT_FLOAT), index_type=a_type(DT_INT32))
+
+
 def _optimizer(graph: GraphBuilder, metadata: ModelMetadata, variables: _Variables) -> None:
     trained = [v for v in variables.records if v.saved]
     step = f"{ROOT}/{wrapper(metadata)}/online/global_step"
@@ -141,7 +159,7 @@ def _optimizer(graph: GraphBuilder, metadata: ModelMetadata, variables: _Variabl
             if v.name.startswith(scope + "/"):
                 for slot in ("Adam", "Adam_1"):
                     name = f"{scope}/{v.name}/{slot}"
-                    init = graph.const_float(f"{name}/Initializer/zeros", 0.0, v.shape)
+                    init = _zeros(graph, f"{name}/Initializer/zeros", v.shape)
                     variables.define(name, v.shape, init, trainable=False)
 
 
@@ -213,7 +231,6 @@ def meta_graph(metadata: ModelMetadata) -> tuple[bytes, list[Variable]]:
     variables = _Variables(graph)
     _networks(graph, metadata, variables)
     _optimizer(graph, metadata, variables)
-    graph.no_op("init", [f"{v.name}/Assign" for v in variables.records])
     saved = sorted((v for v in variables.records if v.saved), key=lambda v: v.name.encode())
     _saver(graph, saved)
     meta = wire.MetaGraphDef()

@@ -141,7 +141,7 @@ class NetworkWriter:
         )
         kept = g.binary("Mul", f"{prefix}/mul", one_minus, frozen)
         live = g.binary("Mul", f"{prefix}/mul_1", rescaler, g.pack(f"{prefix}/mul_1/y", [x]))
-        return g.binary("Add", f"{prefix}/add", kept, live), width
+        return g.binary("AddV2", f"{prefix}/add", kept, live), width
 
     def value_head(self, prefix: str, x: str, width: int) -> str:
         head = f"{prefix}/v_values_head_0"
