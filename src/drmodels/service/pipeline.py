@@ -264,7 +264,7 @@ class _Remembering:
     def list(self) -> Iterator[ObjectInfo]:
         objects = list(self.inner.list())
         keys = control_keys(objects, self._limits)
-        if len(keys) > 1:
+        if len(keys) > 1 and _remote(self.inner):
             max_bytes = max(self._limits.control_file_bytes, self._limits.reward_function_bytes)
             with ThreadPoolExecutor(min(self._threads, len(keys)), thread_name_prefix="control") as pool:
                 fetched = list(pool.map(lambda k: self._try_read(k, max_bytes), keys))
@@ -288,6 +288,13 @@ class _Remembering:
 
     def open(self, key: str) -> BinaryIO:
         return self.inner.open(key)
+
+
+def _remote(source: Source) -> bool:
+    """Whether reads are network round trips worth overlapping (and the source is thread-safe)."""
+    from drmodels.storage.s3 import S3Source
+
+    return isinstance(source, S3Source)
 
 
 def _inner(source: Source) -> Source:
