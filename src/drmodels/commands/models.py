@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
@@ -67,7 +68,7 @@ def model_dict(model: Model) -> dict[str, Any]:
         "CarConfiguration": model.car_configuration,
         "AgentAlgorithm": model.agent_algorithm,
         "AgentNetwork": model.agent_network,
-        "CreationTime": int(model.creation_time.timestamp() * 1000),
+        "CreationTime": int(model.creation_time.replace(tzinfo=UTC).timestamp() * 1000),
         "Checkpoints": model.checkpoints or [],
         "History": [
             {"At": e.at.isoformat() + "Z", "Kind": e.kind, "Message": e.message} for e in model.events

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from drmodels.registry.models import Account, ImportJob, JobStatus, Model, ModelEvent, ModelStatus
+from drmodels.registry.models import Account, ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
 from drmodels.service import names
 from drmodels.service.layout import model_prefix
 from drmodels.service.names import RequestError
@@ -18,6 +19,15 @@ from drmodels.service.pipeline import Env, owner_alive
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
+
+
+STALE_AFTER = timedelta(minutes=15)
+"""A running job that has not reported progress for this long is taken as lost (its worker may be on
+another host, where its pid cannot be checked)."""
+
+
+def _stale(heartbeat: datetime | None) -> bool:
+    return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
 
 
 class NotFound(LookupError):
@@ -134,7 +144,7 @@ class ModelService:
                 model.status == ModelStatus.IMPORTING
                 and last is not None
                 and last.status == JobStatus.RUNNING
-                and not owner_alive(last.owner)
+                and (not owner_alive(last.owner) or _stale(last.heartbeat_at))
             )
             if model.status != ModelStatus.IMPORT_ERROR and not orphaned:
                 raise Conflict(
