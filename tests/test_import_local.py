@@ -16,6 +16,7 @@ from drmodels.service.importer import Conflict, ModelService, NotFound
 from drmodels.service.layout import car_archive_key, model_prefix
 from drmodels.service.names import RequestError
 from drmodels.service.pipeline import Env, run_import
+from drmodels.store.base import StoreError
 from drmodels.store.local import LocalStore
 from import_fixtures import checkpoint_name, write_model
 
@@ -195,3 +196,22 @@ def test_deep_checks_run_on_the_stored_copy(tmp_path: Path) -> None:
     assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR"
     assert any(".ckpt." in d["path"] for d in model.error_details or [])
     assert not (tmp_path / "store" / model_prefix(model.id)).exists()
+
+
+@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "a/../../b", "a//b", "a\\b", "./a", ""])
+def test_store_refuses_keys_leaving_its_root(tmp_path: Path, key: str) -> None:
+    store = LocalStore(tmp_path / "store")
+    with pytest.raises(StoreError):
+        store.write(key, io.BytesIO(b"x"), 1)
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_role_arn_rule(tmp_path: Path) -> None:
+    svc = _service(tmp_path)
+    with pytest.raises(RequestError) as caught:
+        svc.accept("ok", "s3://bucket/prefix", role_arn="arn:aws:iam::12:role/x")
+    assert caught.value.field == "role_arn"
+    accepted = svc.accept(
+        "ok", "s3://bucket/prefix", role_arn="arn:aws:iam::123456789012:role/service-role/Dr"
+    )
+    assert accepted.arn.endswith(accepted.model_id)
