@@ -34,6 +34,7 @@ import servers  # noqa: E402
 from drmodels.registry.db import Registry  # noqa: E402
 from drmodels.rules.limits import Limits  # noqa: E402
 from drmodels.runner.pool import WorkerPool  # noqa: E402
+from drmodels.runner.processes import ProcessPool  # noqa: E402
 from drmodels.service.check import check_source  # noqa: E402
 from drmodels.service.environment import SharedClientOpener  # noqa: E402
 from drmodels.service.importer import ModelService  # noqa: E402
@@ -78,6 +79,25 @@ def _import_run(tmp: Path, urls: list[str], workers: int, run: int) -> tuple[flo
     return wall, opener.requests + store.requests
 
 
+def _import_run_processes(tmp: Path, urls: list[str], processes: int, run: int) -> tuple[float, Counter[str]]:
+    """The same imports run by `processes` worker processes (job functions take only ids)."""
+    registry_url = f"sqlite:///{tmp / f'registry-p{run}.sqlite3'}"
+    store_url = f"s3://{DST}/prun{run}"
+    registry = Registry(registry_url)
+    service = ModelService(Env(registry, S3Store.from_url(store_url)))
+    start = time.perf_counter()
+    jobs = [service.accept(f"bench-{i}", url).job_id for i, url in enumerate(urls)]
+    requests: Counter[str] = Counter()
+    with ProcessPool(processes, tmp, registry_url, store_url, deep=False) as pool:
+        results = [f.result() for f in [pool.submit(j) for j in jobs]]
+    wall = time.perf_counter() - start
+    assert [status for status, _ in results] == ["READY"] * len(urls), results
+    for _, counted in results:
+        requests.update(counted)
+    registry.close()
+    return wall, requests
+
+
 def _s5cmd_run(tmp: Path, keys: list[str], run: int, env: dict[str, str]) -> float:
     commands = tmp / f"s5cmd-{run}.txt"
     commands.write_text("".join(f"cp s3://{SRC}/{k} s3://{DST}/s5cmd{run}/{k}\n" for k in keys))
@@ -96,6 +116,7 @@ def main() -> None:
     parser.add_argument("--data-mib", type=float, default=4.0, help="size of each checkpoint's data file")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=0, help="run the jobs in N worker processes")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="drm-bench-import-"))
     with servers.seaweed() as sw:
@@ -119,7 +140,10 @@ def main() -> None:
         walls, s5 = [], []
         requests: Counter[str] = Counter()
         for run in range(args.runs):
-            wall, requests = _import_run(tmp, urls, args.workers, run)
+            if args.processes:
+                wall, requests = _import_run_processes(tmp, urls, args.processes, run)
+            else:
+                wall, requests = _import_run(tmp, urls, args.workers, run)
             walls.append(wall)
             s5.append(_s5cmd_run(tmp, keys, run, sw.env()))
         ours, theirs = statistics.median(walls), statistics.median(s5)
