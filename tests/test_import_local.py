@@ -215,3 +215,16 @@ def test_role_arn_rule(tmp_path: Path) -> None:
         "ok", "s3://bucket/prefix", role_arn="arn:aws:iam::123456789012:role/service-role/Dr"
     )
     assert accepted.arn.endswith(accepted.model_id)
+
+
+def test_jobs_run_in_worker_processes_by_id(tmp_path: Path) -> None:
+    from drmodels.runner.processes import ProcessPool
+    from drmodels.service.environment import build_env
+
+    data_dir = tmp_path / "data"
+    svc = ModelService(build_env(data_dir, store_url=str(data_dir / "store")))
+    jobs = [svc.accept(f"p{i}", str(write_model(tmp_path / f"m{i}", checkpoints=2))).job_id for i in range(3)]
+    with ProcessPool(2, data_dir, store_url=str(data_dir / "store"), deep=False) as pool:
+        results = [f.result() for f in [pool.submit(j) for j in jobs]]
+    assert [status for status, _ in results] == ["READY"] * 3
+    assert {m.name: m.status for m in svc.list()} == {"p0": "READY", "p1": "READY", "p2": "READY"}
