@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -140,10 +139,3 @@ class LocalStoreSource:
             raise SourceError(
                 Code.FILE_DOES_NOT_EXIST, f"{key} is not in the store", "Re-import the model.", key
             ) from exc
-
-
-def remove_empty_dirs(root: Path) -> None:
-    for path in sorted(root.rglob("*"), reverse=True):
-        if path.is_dir():
-            with contextlib.suppress(OSError):
-                path.rmdir()
