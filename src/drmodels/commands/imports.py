@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,14 +23,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from drmodels.registry.models import Model
-from drmodels.runner.background import spawn_job
-from drmodels.runner.pool import WorkerPool
-from drmodels.service.environment import build_env, data_dir_from
-from drmodels.service.importer import ModelService
-from drmodels.service.names import RequestError
-from drmodels.service.pipeline import Progress as JobProgress
-from drmodels.service.pipeline import run_import
+if TYPE_CHECKING:
+    from drmodels.registry.models import Model
+    from drmodels.service.pipeline import Progress as JobProgress
+
 
 DataDir = Annotated[
     Path | None,
@@ -72,6 +68,12 @@ def import_model(
     data_dir: DataDir = None,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
+    from drmodels.runner.background import spawn_job
+    from drmodels.service.environment import build_env, data_dir_from
+    from drmodels.service.importer import ModelService
+    from drmodels.service.names import RequestError
+    from drmodels.service.pipeline import run_import
+
     console = Console()
     ddir = data_dir_from(data_dir)
     if manifest is not None:
@@ -156,6 +158,12 @@ def read_manifest(path: Path) -> list[Row]:
 
 
 def bulk_import(console: Console, data_dir: Path, manifest: Path, workers: int) -> int:
+    from drmodels.runner.pool import WorkerPool
+    from drmodels.service.environment import build_env
+    from drmodels.service.importer import ModelService
+    from drmodels.service.names import RequestError
+    from drmodels.service.pipeline import run_import
+
     try:
         rows = read_manifest(manifest)
     except (OSError, ValueError, csv.Error) as exc:

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
@@ -14,24 +14,27 @@ from rich.markup import escape
 from rich.table import Table
 
 from drmodels.commands.imports import DataDir
-from drmodels.registry.models import Model
 from drmodels.rules.limits import human_size
 from drmodels.rules.problems import CATALOGUE, Code
-from drmodels.runner.background import spawn_job
-from drmodels.service.download import NothingToDownload, download_car, download_logs, download_model
-from drmodels.service.environment import build_env, data_dir_from
-from drmodels.service.importer import Conflict, ModelService, NotFound
-from drmodels.service.pipeline import run_import
+
+if TYPE_CHECKING:
+    from drmodels.registry.models import Model
+    from drmodels.service.importer import ModelService
 
 models_app = typer.Typer(help="List, show, retry, delete and download imported models.", no_args_is_help=True)
 
 
 def _service(data_dir: Path | None) -> tuple[ModelService, Path]:
+    from drmodels.service.environment import build_env, data_dir_from
+    from drmodels.service.importer import ModelService
+
     ddir = data_dir_from(data_dir)
     return ModelService(build_env(ddir)), ddir
 
 
 def _get(service: ModelService, name: str) -> Model:
+    from drmodels.service.importer import NotFound
+
     try:
         return service.get(name)
     except NotFound as exc:
@@ -156,6 +159,10 @@ def retry_model(
     data_dir: DataDir = None,
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
+    from drmodels.runner.background import spawn_job
+    from drmodels.service.importer import Conflict, NotFound
+    from drmodels.service.pipeline import run_import
+
     service, ddir = _service(data_dir)
     try:
         job_id = service.retry(name)
@@ -176,6 +183,8 @@ def retry_model(
 
 def delete_model(name: str, data_dir: DataDir = None) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
+    from drmodels.service.importer import Conflict, NotFound
+
     service, _ = _service(data_dir)
     try:
         service.delete(name)
@@ -197,6 +206,8 @@ def download(
     data_dir: DataDir = None,
 ) -> None:
     """The model as a re-importable .tar.gz (default), its car archive, or its logs and metrics."""
+    from drmodels.service.download import NothingToDownload
+
     err = Console(stderr=True)
     if car and logs:
         err.print("[red]error:[/] choose --car or --logs, not both")
@@ -228,6 +239,8 @@ def download(
 
 
 def _write(store: Any, model: Model, out: BinaryIO, car: bool, logs: bool) -> None:
+    from drmodels.service.download import download_car, download_logs, download_model
+
     if car:
         download_car(store, model, out)
     elif logs:
