@@ -195,6 +195,7 @@ def test_deep_checks_run_on_the_stored_copy(tmp_path: Path) -> None:
     model = svc.get("shallow-bytes")
     assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR"
     assert any(".ckpt." in d["path"] for d in model.error_details or [])
+    assert any(d["path"] == "model.tar.gz" for d in model.error_details or [])  # the archive built from them
     assert not (tmp_path / "store" / model_prefix(model.id)).exists()
 
 

@@ -314,8 +314,9 @@ def _tensorflow_available() -> bool:
 
 @pytest.mark.tf
 def test_tensorflow_reads_the_sample(models: dict[str, Path]) -> None:
-    if not _tensorflow_available():
-        pytest.skip("tensorflow-cpu (test dependency) is not installed")
+    assert _tensorflow_available(), (
+        "tensorflow-cpu (a test dependency) must be installed: pip install -e '.[test]'"
+    )
     jobs, expected = [], {}
     source = WeightSource(SEED)
     for name, folder in models.items():

@@ -99,7 +99,7 @@ def _s3_get_if_match(source: Any, info: ObjectInfo) -> BinaryIO:
 
     key = source.prefix + info.key
     try:
-        body = source._client.get_object(Bucket=source.bucket, Key=key, IfMatch=info.etag)["Body"]
+        body = source.client.get_object(Bucket=source.bucket, Key=key, IfMatch=info.etag)["Body"]
     except ClientError as exc:
         if str(exc.response.get("Error", {}).get("Code")) in ("PreconditionFailed", "412"):
             raise edited(info) from exc

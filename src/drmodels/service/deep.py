@@ -121,7 +121,10 @@ def deep_check(
                 data = source.read(key, PREFETCH_ARCHIVE_BYTES)
                 result.bytes_read += len(data)
                 pending.append(pool.submit(check_car_archive, io.BytesIO(data), key, metadata, limits=limits))
+        refused = {p.path for p in report.errors}
         for name in report.plan.checkpoints:
+            if any(path.startswith(f"{CHECKPOINT_DIR}/{name}") for path in refused):
+                continue  # a file of it is refused already (e.g. over the size limit): not read
             with _guard(result, f"{CHECKPOINT_DIR}/{name}.index"):
                 _checkpoint(source, name, objects, metadata, limits, result)
         graph_key = report.plan.car_archive_graph

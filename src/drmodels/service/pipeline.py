@@ -27,6 +27,7 @@ from drmodels.rules.problems import Code, Problem, error
 from drmodels.rules.report import Report
 from drmodels.service.car_archive import build_car_archive
 from drmodels.service.copy import CopyFailed, RetryPolicy, copy_with_retry, plain_md5
+from drmodels.service.deep import check_car_archive, deep_check
 from drmodels.service.layout import car_archive_key, model_prefix, virtual_key, virtual_prefix
 from drmodels.storage.base import ObjectInfo, Source, SourceError
 from drmodels.storage.tarball import TarballSource
@@ -232,16 +233,19 @@ def _import(job_id: int, model_id: str, location: str, role_arn: str | None, fre
     stored.update(_copy_all(_inner(source), todo, env, tracker))
 
     car_size = 0
+    deep_problems: list[Problem] = []
     if plan.build_car_archive and plan.car_archive_graph:
         tracker.stage = "package"
-        car_size = _build_car(model_id, plan.car_archive_graph, wanted, metadata_bytes, env)
+        car_size = _build_car(
+            model_id, plan.car_archive_graph, wanted, metadata_bytes, metadata, env, deep_problems
+        )
 
     tracker.stage = "verify"
     _verify(model_id, wanted, stored, store)
-    deep_problems, checkpoints = _deep(store, model_id, report, metadata, env)
+    deep_problems += _deep(store, model_id, report, metadata, env)
     if any(p.is_error for p in deep_problems):
         raise ImportFailed(deep_problems)
-    _ready(job_id, model_id, report, metadata, stored, car_size, checkpoints, env)
+    _ready(job_id, model_id, report, metadata, stored, car_size, report.plan.checkpoints, env)
 
 
 class _Remembering:
@@ -367,8 +371,15 @@ def _copy_all(
 
 
 def _build_car(
-    model_id: str, graph_key: str, wanted: dict[str, ObjectInfo], metadata_json: bytes, env: Env
+    model_id: str,
+    graph_key: str,
+    wanted: dict[str, ObjectInfo],
+    metadata_json: bytes,
+    metadata: ModelMetadata | None,
+    env: Env,
+    built_problems: list[Problem],
 ) -> int:
+    """Build, check (into `built_problems`) and store the car archive; its stored size."""
     store = env.store
     graph = virtual_key(model_id, graph_key)
     info = wanted.get(graph)
@@ -391,6 +402,9 @@ def _build_car(
                     )
                 ]
             )
+        if env.deep and metadata is not None:
+            out.seek(0)
+            built_problems.extend(check_car_archive(out, "model.tar.gz", metadata, limits=env.limits))  # type: ignore[arg-type]
         out.seek(0)
         stored = store.write(car_archive_key(model_id), out, total)  # type: ignore[arg-type]
     return stored.size
@@ -446,17 +460,11 @@ def _verify(
 
 def _deep(
     store: ModelStore, model_id: str, report: Report, metadata: ModelMetadata | None, env: Env
-) -> tuple[list[Problem], tuple[str, ...]]:
-    try:
-        from drmodels.service.deep import deep_check
-    except ImportError:
-        return [], report.plan.checkpoints
-    if metadata is None:
-        return [], report.plan.checkpoints
-    if not env.deep:
-        return [], report.plan.checkpoints
-    result: Any = deep_check(store.source(virtual_prefix(model_id)), report, metadata, limits=env.limits)
-    return list(result.problems), report.plan.checkpoints
+) -> list[Problem]:
+    """Deep validation of the stored copy (checkpoint bytes, graphs, car archive), unless switched off."""
+    if metadata is None or not env.deep:
+        return []
+    return deep_check(store.source(virtual_prefix(model_id)), report, metadata, limits=env.limits).problems
 
 
 def car_configuration(metadata: ModelMetadata | None) -> dict[str, Any] | None:

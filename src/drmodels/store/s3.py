@@ -238,10 +238,6 @@ class _Body(io.RawIOBase):
         super().close()
 
 
-def _source_client(source: S3Source) -> Any:
-    return source._client  # the S3 source exposes no public client yet
-
-
 def server_side_copier(source: Source, store: Any) -> Callable[..., StoredObject] | None:
     """CopyObject from an S3 source into an S3 store on the same endpoint, read with the same identity.
 
@@ -249,7 +245,7 @@ def server_side_copier(source: Source, store: Any) -> Callable[..., StoredObject
     """
     if not isinstance(source, S3Source) or not isinstance(store, S3Store) or source.role_arn:
         return None
-    if str(_source_client(source).meta.endpoint_url) != store.endpoint:
+    if str(source.client.meta.endpoint_url) != store.endpoint:
         return None
 
     def copy(info: ObjectInfo, dest: str, progress: ProgressFn | None = None) -> StoredObject:
