@@ -23,16 +23,17 @@ SHALLOW, STANDARD, DEEP = NETWORKS
 IMAGE_HW = (120, 160)
 ROOT = "main_level/agent"
 
+# The layer sizes of DeepRacer's networks (simapp sensors/utils.py, agents/utils.py).
 # conv specs: (filters, kernel, stride), padding VALID
-_CAMERA_CONVS: dict[str, list[tuple[int, int, int]]] = {
+CAMERA_CONVS: dict[str, list[tuple[int, int, int]]] = {
     SHALLOW: [(32, 8, 4), (64, 4, 2), (64, 3, 1)],
     STANDARD: [(32, 5, 2), (32, 3, 1), (64, 3, 2), (64, 3, 1)],
     DEEP: [(32, 8, 4), (32, 4, 2), (64, 4, 2), (64, 3, 1)],
 }
-_CAMERA_DENSES: dict[str, list[int]] = {SHALLOW: [], STANDARD: [64], DEEP: [512, 512]}
-_STEREO_CONVS_BIG = [(32, 3, 1), (64, 3, 2), (64, 3, 1), (128, 3, 2), (128, 3, 1)]
-_MIDDLEWARE: dict[str, list[int]] = {SHALLOW: [512], STANDARD: [512], DEEP: [256, 128]}
-_LIDAR_DENSES = [256, 256]
+CAMERA_DENSES: dict[str, list[int]] = {SHALLOW: [], STANDARD: [64], DEEP: [512, 512]}
+STEREO_CONVS = [(32, 3, 1), (64, 3, 2), (64, 3, 1), (128, 3, 2), (128, 3, 1)]
+MIDDLEWARE: dict[str, list[int]] = {SHALLOW: [512], STANDARD: [512], DEEP: [256, 128]}
+LIDAR_DENSES = [256, 256]
 _IGNORED_EXTRAS = ("/Adam", "beta1_power", "beta2_power", "global_step")
 
 
@@ -104,10 +105,10 @@ def _embedder(prefix: str, sensor: str, metadata: ModelMetadata) -> tuple[list[E
         channels = 2 if sensor == "STEREO_CAMERAS" else 1
         if sensor == "observation":
             network = SHALLOW  # simapp v1 models: the shallow camera embedder whatever the network
-        convs = _CAMERA_CONVS.get(network, _CAMERA_CONVS[SHALLOW])
-        denses = _CAMERA_DENSES.get(network, [])
+        convs = CAMERA_CONVS.get(network, CAMERA_CONVS[SHALLOW])
+        denses = CAMERA_DENSES.get(network, [])
         if sensor == "STEREO_CAMERAS" and network != SHALLOW:
-            convs, denses = _STEREO_CONVS_BIG, []
+            convs, denses = STEREO_CONVS, []
         h, w, c = *IMAGE_HW, channels
         index = 0
         for n, (filters, kernel, stride) in enumerate(convs):
@@ -122,7 +123,7 @@ def _embedder(prefix: str, sensor: str, metadata: ModelMetadata) -> tuple[list[E
         width = h * w * c
     else:
         width = sensor_input_shape(sensor, metadata)[0]
-        denses = _LIDAR_DENSES
+        denses = LIDAR_DENSES
         index = 0
     for units in denses:
         what = f"{sensor} embedder dense layer ({width} -> {units} units)"
@@ -158,7 +159,7 @@ def _network_body(prefix: str, metadata: ModelMetadata, middleware: bool) -> tup
         return out, total, total
     concat = " + ".join(f"{s} {w}" for s, w in widths)
     width = total
-    for n, units in enumerate(_MIDDLEWARE.get(metadata.neural_network, [512])):
+    for n, units in enumerate(MIDDLEWARE.get(metadata.neural_network, [512])):
         what = (
             f"middleware layer {n + 1} ({metadata.neural_network}: {units} units; input = "
             f"{concat if n == 0 else width} = {width})"

@@ -18,7 +18,8 @@ _F = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "drmodels.tfwire"
 
 # (name, number, type, label, type_name) ; type_name is a message name in this package or "".
-_Field = tuple[str, int, int, int, str]
+Field = tuple[str, int, int, int, str]
+_Field = Field
 OPT, REP = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 I32, I64, U32F, BOOL, STR, BYTES, MSG, FLOAT = (
     _F.TYPE_INT32,
@@ -117,35 +118,38 @@ _MESSAGES: dict[str, list[_Field]] = {
 _MAPS = [("NodeDef", "AttrEntry", "AttrValue"), ("MetaGraphDef", "CollectionDefEntry", "CollectionDef")]
 
 
-def _add_field(msg: descriptor_pb2.DescriptorProto, spec: _Field) -> None:
+def _add_field(msg: descriptor_pb2.DescriptorProto, spec: _Field, package: str) -> None:
     name, number, ftype, label, type_name = spec
     field = msg.field.add(name=name, number=number, type=ftype, label=label)
     if type_name:
-        field.type_name = f".{_PACKAGE}.{type_name}"
+        field.type_name = f".{package}.{type_name}"
 
 
-def _build() -> dict[str, Any]:
-    file = descriptor_pb2.FileDescriptorProto(name="drmodels_tfwire.proto", package=_PACKAGE, syntax="proto3")
+def build_messages(
+    package: str, messages: dict[str, list[_Field]], maps: list[tuple[str, str, str]]
+) -> dict[str, Any]:
+    """Message classes for `messages` (and map<string, V> fields `maps`) in a private pool."""
+    file = descriptor_pb2.FileDescriptorProto(name=f"{package}.proto", package=package, syntax="proto3")
     by_name: dict[str, descriptor_pb2.DescriptorProto] = {}
-    for name, fields in _MESSAGES.items():
+    for name, fields in messages.items():
         msg = file.message_type.add(name=name)
         for spec in fields:
-            _add_field(msg, spec)
+            _add_field(msg, spec, package)
         by_name[name] = msg
-    for owner, entry_name, value in _MAPS:
+    for owner, entry_name, value in maps:
         entry = by_name[owner].nested_type.add(name=entry_name)
         entry.options.map_entry = True
-        _add_field(entry, ("key", 1, STR, OPT, ""))
-        _add_field(entry, ("value", 2, MSG, OPT, value))
+        _add_field(entry, ("key", 1, STR, OPT, ""), package)
+        _add_field(entry, ("value", 2, MSG, OPT, value), package)
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
-        for name in _MESSAGES
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
+        for name in messages
     }
 
 
-_CLASSES = _build()
+_CLASSES = build_messages(_PACKAGE, _MESSAGES, _MAPS)
 
 TensorShapeProto: Any = _CLASSES["TensorShapeProto"]
 VersionDef: Any = _CLASSES["VersionDef"]

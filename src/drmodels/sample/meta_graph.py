@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from drmodels.rules.metadata import ModelMetadata
+from drmodels.rules.network import ROOT
 from drmodels.sample import wire
 from drmodels.sample.graph_writer import (
     DT_FLOAT,
@@ -31,7 +32,7 @@ from drmodels.sample.graph_writer import (
     a_types,
     tensor_proto,
 )
-from drmodels.sample.networks import ROOT, NetworkWriter, wrapper
+from drmodels.sample.networks import NetworkWriter, wrapper
 from drmodels.sample.weights import value_range
 
 TENSORFLOW_VERSION = "1.15.4"

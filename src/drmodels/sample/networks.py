@@ -14,24 +14,20 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from drmodels.rules.metadata import CAMERAS, NETWORKS, ModelMetadata
+from drmodels.rules.metadata import CAMERAS, ModelMetadata
+from drmodels.rules.network import (
+    CAMERA_CONVS,
+    CAMERA_DENSES,
+    IMAGE_HW,
+    LIDAR_DENSES,
+    MIDDLEWARE,
+    ROOT,
+    SHALLOW,
+    STEREO_CONVS,
+)
 from drmodels.sample.graph_writer import GraphBuilder
 
-ROOT = "main_level/agent"
-SHALLOW, STANDARD, DEEP = NETWORKS
-IMAGE_HW = (120, 160)
 ACTIONS = 2  # steering, speed (continuous PPO and SAC)
-
-# (filters, kernel, stride), padding VALID
-CAMERA_CONVS: dict[str, list[tuple[int, int, int]]] = {
-    SHALLOW: [(32, 8, 4), (64, 4, 2), (64, 3, 1)],
-    STANDARD: [(32, 5, 2), (32, 3, 1), (64, 3, 2), (64, 3, 1)],
-    DEEP: [(32, 8, 4), (32, 4, 2), (64, 4, 2), (64, 3, 1)],
-}
-CAMERA_DENSES: dict[str, list[int]] = {SHALLOW: [], STANDARD: [64], DEEP: [512, 512]}
-STEREO_CONVS = [(32, 3, 1), (64, 3, 2), (64, 3, 1), (128, 3, 2), (128, 3, 1)]
-MIDDLEWARE: dict[str, list[int]] = {SHALLOW: [512], STANDARD: [512], DEEP: [256, 128]}
-LIDAR_DENSES = [256, 256]
 SAC_HIDDEN = 256
 
 

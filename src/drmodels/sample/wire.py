@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2
+
+from drmodels.rules.protos import Field, build_messages
 
 _F = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "drmodels.samplewire"
-_Field = tuple[str, int, int, int, str]
 OPT, REP = _F.LABEL_OPTIONAL, _F.LABEL_REPEATED
 I32, I64, BOOL, STR, BYTES, MSG, FLOAT = (
     _F.TYPE_INT32,
@@ -29,7 +30,7 @@ I32, I64, BOOL, STR, BYTES, MSG, FLOAT = (
     _F.TYPE_FLOAT,
 )
 
-_MESSAGES: dict[str, list[_Field]] = {
+_MESSAGES: dict[str, list[Field]] = {
     "Dim": [("size", 1, I64, OPT, ""), ("name", 2, STR, OPT, "")],
     "TensorShapeProto": [("dim", 2, MSG, REP, "Dim"), ("unknown_rank", 3, BOOL, OPT, "")],
     "VersionDef": [("producer", 1, I32, OPT, ""), ("min_consumer", 2, I32, OPT, "")],
@@ -103,37 +104,7 @@ _MESSAGES: dict[str, list[_Field]] = {
 _MAPS = [("NodeDef", "AttrEntry", "AttrValue"), ("MetaGraphDef", "CollectionDefEntry", "CollectionDef")]
 
 
-def _add_field(msg: descriptor_pb2.DescriptorProto, spec: _Field) -> None:
-    name, number, ftype, label, type_name = spec
-    field = msg.field.add(name=name, number=number, type=ftype, label=label)
-    if type_name:
-        field.type_name = f".{_PACKAGE}.{type_name}"
-
-
-def _build() -> dict[str, Any]:
-    file = descriptor_pb2.FileDescriptorProto(
-        name="drmodels_samplewire.proto", package=_PACKAGE, syntax="proto3"
-    )
-    by_name: dict[str, descriptor_pb2.DescriptorProto] = {}
-    for name, fields in _MESSAGES.items():
-        msg = file.message_type.add(name=name)
-        for spec in fields:
-            _add_field(msg, spec)
-        by_name[name] = msg
-    for owner, entry_name, value in _MAPS:
-        entry = by_name[owner].nested_type.add(name=entry_name)
-        entry.options.map_entry = True
-        _add_field(entry, ("key", 1, STR, OPT, ""))
-        _add_field(entry, ("value", 2, MSG, OPT, value))
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
-        for name in _MESSAGES
-    }
-
-
-_CLASSES = _build()
+_CLASSES = build_messages(_PACKAGE, _MESSAGES, _MAPS)
 
 TensorShapeProto: Any = _CLASSES["TensorShapeProto"]
 VersionDef: Any = _CLASSES["VersionDef"]
