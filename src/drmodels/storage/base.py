@@ -48,3 +48,17 @@ class Source(Protocol):
     def open(self, key: str) -> BinaryIO:
         """A stream of the object, for large files read once (deep checks, copies)."""
         ...
+
+
+def read_capped(source: Source, key: str, max_bytes: int) -> bytes:
+    """The whole object through `source.open`, refused (never read past) when over max_bytes."""
+    with source.open(key) as stream:
+        data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise SourceError(
+            Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
+            f"{key} is larger than {max_bytes} bytes.",
+            "Make the file smaller, or raise the DRMODELS_* size limit if this size is intended.",
+            key,
+        )
+    return data

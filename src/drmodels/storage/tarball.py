@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, SourceError
+from drmodels.storage.base import ObjectInfo, SourceError, read_capped
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 16 * 1024**3
@@ -89,16 +89,7 @@ class TarballSource:
         return "" if name == "." else name
 
     def read(self, key: str, max_bytes: int) -> bytes:
-        with self.open(key) as stream:
-            data = stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise SourceError(
-                Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
-                f"{key} is larger than {max_bytes} bytes.",
-                "Use a smaller file.",
-                key,
-            )
-        return data
+        return read_capped(self, key, max_bytes)
 
     def open(self, key: str) -> BinaryIO:
         if not self._members:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, Source, SourceError
+from drmodels.storage.base import ObjectInfo, Source, SourceError, read_capped
 from drmodels.store.base import (
     CHUNK,
     HashingReader,
@@ -121,16 +121,7 @@ class LocalStoreSource:
                 yield ObjectInfo(obj.key[cut:], obj.size, None)
 
     def read(self, key: str, max_bytes: int) -> bytes:
-        with self.open(key) as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise SourceError(
-                Code.JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED,
-                f"{key} is over {max_bytes} bytes",
-                "Make the file smaller.",
-                key,
-            )
-        return data
+        return read_capped(self, key, max_bytes)
 
     def open(self, key: str) -> BinaryIO:
         try:
