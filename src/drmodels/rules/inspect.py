@@ -74,6 +74,8 @@ class _Inspection:
     problems: list[Problem] = field(default_factory=list)
     planned: dict[str, ObjectInfo] = field(default_factory=dict)
     groups: dict[str, CheckpointFiles] = field(default_factory=dict)
+    best: CheckpointName | None = None
+    """The checkpoint the car runs: the JSON's best (else last), or the one .coach_checkpoint names."""
 
     def add(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -121,7 +123,7 @@ def inspect(
     _mandatory(state, layout.HYPERPARAMETERS, check_hyperparameters, "hyperparameters")
     metadata_key, metadata = _metadata(state)
     chosen = _checkpoints(state)
-    _car_archive(state, chosen, metadata_key)
+    _car_archive(state, metadata_key)
     _optional(state)
     plan = Plan(
         checkpoints=tuple(c.name for c in chosen),
@@ -310,7 +312,10 @@ def _from_json(state: _Inspection) -> list[CheckpointName] | None:
         )
         return []
     chosen = [c for name in wanted if (c := _resolve(state, key, name)) is not None]
-    return sorted(set(chosen)) if len(chosen) == len(wanted) else []
+    if len(chosen) != len(wanted):
+        return []
+    state.best = chosen[0]  # best when named, else last
+    return sorted(set(chosen))
 
 
 def _from_coach(state: _Inspection) -> list[CheckpointName]:
@@ -341,6 +346,7 @@ def _from_coach(state: _Inspection) -> list[CheckpointName]:
     named = _resolve(state, key, name)
     if named is None:
         return []
+    state.best = named
     previous = previous_complete(named, state.groups)
     if previous is None:
         return [named]
@@ -478,7 +484,7 @@ def _name_in(key: str, data: bytes) -> str | None:
 # --- car archive ----------------------------------------------------------------------------------------
 
 
-def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key: str | None) -> None:
+def _car_archive(state: _Inspection, metadata_key: str | None) -> None:
     archives = [k for k in layout.CAR_ARCHIVES if k in state.present]
     if archives:
         key = archives[0]
@@ -487,7 +493,7 @@ def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key:
         ):
             state.plan(key)
         return
-    best = _best(state, chosen)
+    best = state.best
     if best is not None and best.graph_key in state.present:
         graph = best.graph_key
         if metadata_key is None:
@@ -533,21 +539,6 @@ def _car_archive(state: _Inspection, chosen: list[CheckpointName], metadata_key:
             "so the archive can be built.",
         )
     )
-
-
-def _best(state: _Inspection, chosen: list[CheckpointName]) -> CheckpointName | None:
-    """The checkpoint the car runs: the JSON's best, else the one .coach_checkpoint names."""
-    if not chosen:
-        return None
-    data = state.content(layout.CHECKPOINTS_JSON)
-    if data is not None:
-        value, problem = load_json(layout.CHECKPOINTS_JSON, data)
-        names = read_checkpoints_json(value) if problem is None else "invalid"
-        if not isinstance(names, str) and names.best:
-            best = parse_name(names.best)
-            if best in chosen:
-                return best
-    return max(chosen)
 
 
 # --- optional files ----------------------------------------------------------------------------------
