@@ -315,3 +315,15 @@ def test_limits_are_configurable(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
     report = check_source(LocalSource(folder.root), Limits(checkpoint_file_bytes=100))
     assert {p.code for p in report.errors} == {Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED}
+
+
+def test_prefix_root_off_by_one_level_is_pointed_out(tmp_path: Path) -> None:
+    folder = mf.console_model(tmp_path / "bucket" / "m1")
+    mf.console_model(tmp_path / "bucket" / "m2")
+    above = check(tmp_path / "bucket")
+    assert not above.importable
+    hint = next(p for p in above.problems if not p.is_error)
+    assert "model folders were found under m1, m2" in hint.explanation
+    inside = check(folder.root / "model")
+    hint = next(p for p in inside.problems if not p.is_error)
+    assert "looks like the model/ folder itself" in hint.explanation

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from drmodels.rules import layout
 from drmodels.rules.checkpoints import (
+    FILE_RE,
     CheckpointFiles,
     CheckpointName,
     group_checkpoints,
@@ -125,6 +126,7 @@ def inspect(
     chosen = _checkpoints(state)
     _car_archive(state, metadata_key)
     _optional(state)
+    _root_hint(state)
     plan = Plan(
         checkpoints=tuple(c.name for c in chosen),
         objects=tuple(sorted(state.planned.values(), key=lambda o: o.key)),
@@ -135,6 +137,36 @@ def inspect(
         model_metadata=metadata_key,
     )
     return Report(location, state.problems, plan, metadata)
+
+
+def _root_hint(state: _Inspection) -> None:
+    """When mandatory files are missing because the prefix root is off by a level, say so."""
+    if not any(p.code is Code.FILE_DOES_NOT_EXIST and p.is_error for p in state.problems):
+        return
+    keys = list(state.present)
+    if not any(k.startswith("model/") for k in keys) and any(FILE_RE.match(k) for k in keys):
+        hint = (
+            f"{state.location} holds checkpoint files at its top level: it looks like the model/ folder "
+            "itself, not the prefix root.",
+            "Give the folder above it, which holds reward_function.py, ip/ and model/.",
+        )
+    else:
+        roots = sorted(
+            {
+                k[: -len("/model/model_metadata.json")]
+                for k in keys
+                if k.endswith("/model/model_metadata.json")
+            }
+        )
+        if not roots:
+            return
+        shown = ", ".join(roots[:5]) + (f" and {len(roots) - 5} more" if len(roots) > 5 else "")
+        hint = (
+            f"{state.location} is above the model: model folders were found under {shown}.",
+            "Give one model's prefix root (the folder that holds ip/ and model/); to take in every model of "
+            "a bucket, import each prefix.",
+        )
+    state.add(warning(Code.FILE_DOES_NOT_EXIST, "", *hint))
 
 
 # --- mandatory files ---------------------------------------------------------------------------------
