@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from drmodels.rules.metadata import ModelMetadata
-from drmodels.rules.network import ROOT
+from drmodels.rules.network import ROOT, wrapper
 from drmodels.sample import wire
 from drmodels.sample.graph_writer import (
     DT_FLOAT,
@@ -32,7 +32,7 @@ from drmodels.sample.graph_writer import (
     a_types,
     tensor_proto,
 )
-from drmodels.sample.networks import NetworkWriter, wrapper
+from drmodels.sample.networks import NetworkWriter
 from drmodels.sample.weights import value_range
 
 TENSORFLOW_VERSION = "1.15.4"

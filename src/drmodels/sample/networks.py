@@ -24,6 +24,7 @@ from drmodels.rules.network import (
     ROOT,
     SHALLOW,
     STEREO_CONVS,
+    sensor_input_shape,
 )
 from drmodels.sample.graph_writer import GraphBuilder
 
@@ -35,29 +36,6 @@ class Weights(Protocol):
     def __call__(self, name: str, shape: tuple[int, ...]) -> str:
         """Define the weight `name` of `shape`; return the tensor to read it from."""
         ...
-
-
-def sensor_dims(sensor: str, metadata: ModelMetadata) -> tuple[int, ...]:
-    """Per-sample input shape of a sensor (no batch dimension)."""
-    if sensor == "STEREO_CAMERAS":
-        return (*IMAGE_HW, 2)
-    if sensor in CAMERAS:
-        return (*IMAGE_HW, 1)
-    if sensor == "SECTOR_LIDAR":
-        return (metadata.lidar_config.num_sectors,)
-    if sensor == "DISCRETIZED_SECTOR_LIDAR":
-        return (metadata.lidar_config.num_sectors * metadata.lidar_config.num_values_per_sector,)
-    return (64,)  # LIDAR
-
-
-def wrapper(metadata: ModelMetadata) -> str:
-    return "policy" if metadata.training_algorithm == "sac" else "main"
-
-
-def output_node(metadata: ModelMetadata) -> str:
-    if metadata.training_algorithm == "sac":
-        return f"{ROOT}/policy/online/network_0/sac_policy_head_0/policy"
-    return f"{ROOT}/main/online/network_1/ppo_head_0/policy"
 
 
 class NetworkWriter:
@@ -72,7 +50,7 @@ class NetworkWriter:
 
     def placeholders(self, network_0: str) -> dict[str, str]:
         return {
-            s: self.g.placeholder(f"{network_0}/{s}/{s}", (-1, *sensor_dims(s, self.md)))
+            s: self.g.placeholder(f"{network_0}/{s}/{s}", (-1, *sensor_input_shape(s, self.md)))
             for s in sorted(self.md.sensors)
         }
 
@@ -96,7 +74,7 @@ class NetworkWriter:
             convs, denses = CAMERA_CONVS[network], CAMERA_DENSES[network]
             if sensor == "STEREO_CAMERAS" and network != SHALLOW:
                 convs, denses = STEREO_CONVS, []
-            h, w, c = *IMAGE_HW, sensor_dims(sensor, self.md)[-1]
+            h, w, c = *IMAGE_HW, sensor_input_shape(sensor, self.md)[-1]
             for filters, size, stride in convs:
                 layer = f"{scope}/Conv2d_{index}"
                 kernel = self.weights(f"{layer}/kernel", (size, size, c, filters))
@@ -108,7 +86,7 @@ class NetworkWriter:
             width = h * w * c
             x = g.reshape(f"{scope}/Flatten/flatten/Reshape", x, (-1, width))
         else:
-            width, denses = sensor_dims(sensor, self.md)[0], LIDAR_DENSES
+            width, denses = sensor_input_shape(sensor, self.md)[0], LIDAR_DENSES
         for units in denses:
             activation = f"{scope}/BatchnormActivationDropout_{index + 1}_activation"
             x = self.dense(f"{scope}/Dense_{index}", x, width, units, activation)
