@@ -327,3 +327,26 @@ def test_prefix_root_off_by_one_level_is_pointed_out(tmp_path: Path) -> None:
     inside = check(folder.root / "model")
     hint = next(p for p in inside.problems if not p.is_error)
     assert "looks like the model/ folder itself" in hint.explanation
+
+
+def test_metadata_only_in_custom_files_is_copied_by_fix(tmp_path: Path) -> None:
+    folder = mf.console_model(tmp_path)
+    folder.write("custom_files/model_metadata.json", folder.read("model/model_metadata.json"))
+    folder.remove("model/model_metadata.json")
+    report = check(folder)
+    assert codes(report) == [(Code.FILE_DOES_NOT_EXIST, "model/model_metadata.json")]
+    assert report.errors[0].auto_fix and "custom_files/model_metadata.json" in report.errors[0].explanation
+
+
+def test_sharded_checkpoint_needs_every_shard(tmp_path: Path) -> None:
+    folder = mf.console_model(tmp_path)
+    name = "4_Step-162.ckpt"
+    folder.remove(f"model/{name}.data-00000-of-00001")
+    folder.write(f"model/{name}.data-00000-of-00002", b"a" * 10)
+    report = check(folder)
+    assert codes(report) == [(Code.CHECKPOINT_FILES_DOES_NOT_EXIST, f"model/{name}")]
+    assert f"{name}.data-00001-of-00002" in report.errors[0].explanation
+    folder.write(f"model/{name}.data-00001-of-00002", b"b" * 10)
+    report = check(folder)
+    assert report.importable
+    assert {f"model/{name}.data-0000{i}-of-00002" for i in (0, 1)} <= {o.key for o in report.plan.objects}
