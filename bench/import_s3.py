@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -98,6 +99,24 @@ def _import_run_processes(tmp: Path, urls: list[str], processes: int, run: int) 
     return wall, requests
 
 
+def _weed_cpu(data_dir: Path) -> float:
+    """CPU seconds used so far by the `weed mini` serving `data_dir` (from /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(data_dir) in stat.read_bytes().decode(errors="replace") and b"weed" in stat.read_bytes():
+                fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _s5cmd_run(tmp: Path, keys: list[str], run: int, env: dict[str, str]) -> float:
     commands = tmp / f"s5cmd-{run}.txt"
     commands.write_text("".join(f"cp s3://{SRC}/{k} s3://{DST}/s5cmd{run}/{k}\n" for k in keys))
@@ -138,14 +157,21 @@ def main() -> None:
             * args.models
         )
         walls, s5 = [], []
+        cpu: dict[str, list[float]] = {"ours": [], "ours-server": [], "s5cmd": [], "s5cmd-server": []}
         requests: Counter[str] = Counter()
         for run in range(args.runs):
+            mine, server = time.process_time(), _weed_cpu(sw.data_dir)
             if args.processes:
                 wall, requests = _import_run_processes(tmp, urls, args.processes, run)
             else:
                 wall, requests = _import_run(tmp, urls, args.workers, run)
+            cpu["ours"].append(time.process_time() - mine)
+            cpu["ours-server"].append(_weed_cpu(sw.data_dir) - server)
             walls.append(wall)
+            theirs_cpu, server = _children_cpu(), _weed_cpu(sw.data_dir)
             s5.append(_s5cmd_run(tmp, keys, run, sw.env()))
+            cpu["s5cmd"].append(_children_cpu() - theirs_cpu)
+            cpu["s5cmd-server"].append(_weed_cpu(sw.data_dir) - server)
         ours, theirs = statistics.median(walls), statistics.median(s5)
         per_model = sum(requests.values()) / args.models
         print(
@@ -155,6 +181,11 @@ def main() -> None:
         print(f"drmodels import: median {ours:.2f} s (min {min(walls):.2f}, max {max(walls):.2f})")
         print(f"s5cmd cp       : median {theirs:.2f} s (min {min(s5):.2f}, max {max(s5):.2f})")
         print(f"ratio          : {ours / theirs:.2f}x (goal <= 1.0x)")
+        med = {k: statistics.median(v) for k, v in cpu.items()}
+        print(
+            f"CPU seconds    : drmodels {med['ours']:.2f} + SeaweedFS {med['ours-server']:.2f}; "
+            f"s5cmd {med['s5cmd']:.2f} + SeaweedFS {med['s5cmd-server']:.2f} (2 cores: wall >= CPU / 2)"
+        )
         print(
             f"requests/model : {per_model:.1f} (plan floor {floor}, goal <= {floor + 2}); by operation: "
             + ", ".join(f"{op} {n / args.models:.1f}" for op, n in sorted(requests.items()))
