@@ -38,7 +38,7 @@ def tf_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     else:
         probe = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True)
         if probe.returncode != 0:
-            pytest.skip("tensorflow-cpu (test dependency) is not installed")
+            pytest.fail("tensorflow-cpu (a test dependency) is not installed: pip install -e '.[test]'")
         built = tmp_path_factory.mktemp("tf")
         run = subprocess.run([sys.executable, str(MAKER), str(built), "--only", "ppo_discrete"],
                              capture_output=True, text=True, timeout=900)  # fmt: skip

@@ -22,10 +22,10 @@ HERE = Path(__file__).parent
 
 
 def build_models(out: Path) -> Path:
-    """Run make_tf_models.py into `out` (skips the calling test if TensorFlow is not installed)."""
+    """Run make_tf_models.py into `out` (fails the calling test if TensorFlow is not installed)."""
     probe = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True)
     if probe.returncode != 0:
-        pytest.skip("tensorflow-cpu (test dependency) is not installed")
+        pytest.fail("tensorflow-cpu (a test dependency) is not installed: pip install -e '.[test]'")
     run = subprocess.run(
         [sys.executable, str(HERE / "make_tf_models.py"), str(out)],
         capture_output=True,
