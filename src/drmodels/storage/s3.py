@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -169,7 +169,7 @@ class S3Source:
             body = self._client.get_object(Bucket=self.bucket, Key=full)["Body"]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, full, "s3:GetObject") from None
-        raw = _BodyReader(body, lambda exc: self._error(exc, full, "s3:GetObject"))
+        raw = BodyReader(body, lambda exc: self._error(exc, full, "s3:GetObject"))
         return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
 
@@ -195,10 +195,14 @@ def _size(n: int) -> str:
     return f"{n} bytes" if n < 1024 else f"{human_size(n)} ({n} bytes)"
 
 
-class _BodyReader(io.RawIOBase):
-    """botocore's StreamingBody as a raw binary stream, so io.BufferedReader can wrap it."""
+class BodyReader(io.RawIOBase):
+    """botocore's StreamingBody as a raw binary stream, so io.BufferedReader can wrap it.
 
-    def __init__(self, body: Any, wrap: Any) -> None:
+    `wrap` turns a botocore error met while reading into the caller's exception; without it the
+    error propagates as it is.
+    """
+
+    def __init__(self, body: Any, wrap: Callable[[Exception], Exception] | None = None) -> None:
         super().__init__()
         self._body = body
         self._wrap = wrap
@@ -211,6 +215,8 @@ class _BodyReader(io.RawIOBase):
         try:
             chunk: bytes = self._body.read(len(view))
         except (ClientError, BotoCoreError) as exc:
+            if self._wrap is None:
+                raise
             raise self._wrap(exc) from None
         view[: len(chunk)] = chunk
         return len(chunk)

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from drmodels.service.copy import edited
 from drmodels.storage.base import ObjectInfo, Source, SourceError
-from drmodels.storage.s3 import S3Source, parse_s3_url
+from drmodels.storage.s3 import BodyReader, S3Source, parse_s3_url
 from drmodels.storage.s3client import make_s3_client, source_error
 from drmodels.store.base import CHUNK, ProgressFn, SizeMismatch, StoredObject, StoreError, check_key
 
@@ -157,7 +157,7 @@ class S3Store:
             body = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("GetObject of", key, exc) from exc
-        return io.BufferedReader(_Body(body), buffer_size=CHUNK)
+        return io.BufferedReader(BodyReader(body), buffer_size=CHUNK)
 
     def scan(self, prefix: str) -> Iterator[StoredObject]:
         full = self.full_key(prefix) + "/"
@@ -216,26 +216,6 @@ def _read_up_to(stream: BinaryIO, n: int) -> bytes:
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
-
-
-class _Body(io.RawIOBase):
-    def __init__(self, body: Any) -> None:
-        super().__init__()
-        self._body = body
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        chunk: bytes = self._body.read(len(view))
-        view[: len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()
 
 
 def server_side_copier(source: Source, store: Any) -> Callable[..., StoredObject] | None:
