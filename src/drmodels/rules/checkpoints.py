@@ -126,16 +126,17 @@ def read_checkpoints_json(value: Any) -> CheckpointsJson | str:
     return CheckpointsJson(names["best_checkpoint"], names["last_checkpoint"])
 
 
+def complete_checkpoints(groups: dict[str, CheckpointFiles]) -> list[CheckpointName]:
+    """Checkpoints with every file present and a conventional name, oldest first."""
+    return sorted(parsed for g in groups.values() if g.complete and (parsed := parse_name(g.name)))
+
+
 def previous_complete(named: CheckpointName, groups: dict[str, CheckpointFiles]) -> CheckpointName | None:
     """The newest complete checkpoint of an earlier iteration than `named`, found by listing."""
-    earlier = [
-        parsed
-        for group in groups.values()
-        if group.complete and (parsed := parse_name(group.name)) and parsed.iteration < named.iteration
-    ]
-    return max(earlier) if earlier else None
+    earlier = [c for c in complete_checkpoints(groups) if c.iteration < named.iteration]
+    return earlier[-1] if earlier else None
 
 
 def newest_complete(groups: dict[str, CheckpointFiles]) -> CheckpointName | None:
-    done = [parsed for g in groups.values() if g.complete and (parsed := parse_name(g.name))]
-    return max(done) if done else None
+    done = complete_checkpoints(groups)
+    return done[-1] if done else None

@@ -13,7 +13,9 @@ from drmodels.rules.checkpoints import (
     FILE_RE,
     CheckpointFiles,
     CheckpointName,
+    complete_checkpoints,
     group_checkpoints,
+    newest_complete,
     parse_name,
     previous_complete,
     read_checkpoints_json,
@@ -401,8 +403,9 @@ def _resolve(state: _Inspection, pointer: str, name: str) -> CheckpointName | No
         )
         return None
     group = state.groups.get(name)
-    missing = group.missing() if group else [f"{name}.index", f"{name}.meta", f"{name}.data-00000-of-00001"]
+    missing = (group or CheckpointFiles(name)).missing()
     if missing:
+        newest = newest_complete(state.groups)
         state.add(
             error(
                 Code.CHECKPOINT_FILES_DOES_NOT_EXIST,
@@ -411,7 +414,7 @@ def _resolve(state: _Inspection, pointer: str, name: str) -> CheckpointName | No
                 f"{' (training may still have been writing it)' if group else ''}. "
                 f"{_present_checkpoints(state)}",
                 f"Upload the missing files of {name}, or point {pointer} at a complete checkpoint"
-                f"{' such as ' + _example(state) if _example(state) != 'N_Step-M.ckpt' else ''}.",
+                f"{' such as ' + newest.name if newest else ''}.",
             )
         )
         return None
@@ -434,15 +437,15 @@ def _plan_checkpoints(state: _Inspection, chosen: list[CheckpointName]) -> None:
 
 
 def _present_checkpoints(state: _Inspection) -> str:
-    complete = sorted(p for g in state.groups.values() if g.complete and (p := parse_name(g.name)))
+    complete = complete_checkpoints(state.groups)
     if not complete:
         return "There is no complete checkpoint in model/."
     return "Complete checkpoints in model/: " + ", ".join(c.name for c in complete) + "."
 
 
 def _example(state: _Inspection) -> str:
-    complete = sorted(p for g in state.groups.values() if g.complete and (p := parse_name(g.name)))
-    return complete[-1].name if complete else "N_Step-M.ckpt"
+    newest = newest_complete(state.groups)
+    return newest.name if newest else "N_Step-M.ckpt"
 
 
 def _suggest_pointer(state: _Inspection) -> str:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from drmodels.rules.checkpoints import group_checkpoints, newest_complete, parse_name, read_checkpoints_json
+from drmodels.rules.checkpoints import (
+    complete_checkpoints,
+    group_checkpoints,
+    newest_complete,
+    parse_name,
+    read_checkpoints_json,
+)
 from drmodels.rules.jsontext import load_json
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
@@ -123,7 +129,7 @@ def _chosen(overlay: _Overlay, checkpoint: str) -> str:
     """The checkpoint name for --checkpoint best|last|N."""
     objects = list(overlay.list())
     groups = group_checkpoints(objects)
-    complete = {p.iteration: p for g in groups.values() if g.complete and (p := parse_name(g.name))}
+    complete = {c.iteration: c for c in complete_checkpoints(groups)}
     if checkpoint == "last":
         newest = newest_complete(groups)
         if newest is None:
