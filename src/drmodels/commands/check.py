@@ -12,10 +12,8 @@ from rich.markup import escape
 from drmodels.rules.limits import human_size
 from drmodels.rules.problems import Problem
 from drmodels.rules.report import Report
-from drmodels.service.check import check_source, source_problem
+from drmodels.service.check import check_location
 from drmodels.settings import Settings
-from drmodels.storage.base import SourceError
-from drmodels.storage.open import open_source
 
 
 def check(
@@ -36,7 +34,7 @@ def check(
     ] = None,
 ) -> None:
     """Check a DeepRacer model as the console's import would, and deeper. Exit 1 if not importable."""
-    report, tensors = inspect_location(source, role_arn, deep)
+    report, tensors = check_location(source, Settings().limits(), role_arn=role_arn, deep=deep)
     if as_json:
         out = report.as_dict()
         if tensors is not None:
@@ -45,26 +43,6 @@ def check(
     else:
         print_report(Console(soft_wrap=True), report)
     raise typer.Exit(0 if report.importable else 1)
-
-
-def inspect_location(
-    location: str, role_arn: str | None, deep: bool | None
-) -> tuple[Report, list[object] | None]:
-    settings = Settings()
-    try:
-        source = open_source(location, role_arn=role_arn)
-    except SourceError as exc:
-        return Report(location, [source_problem(exc)]), None
-    report = check_source(source, settings.limits())
-    if deep is None:
-        deep = not location.startswith("s3://")
-    if not deep:
-        return report, None
-    from drmodels.service.deep import deep_check
-
-    result = deep_check(source, report, report.metadata, limits=settings.limits())
-    report.problems.extend(result.problems)
-    return report, list(result.checkpoints)
 
 
 def print_report(console: Console, report: Report) -> None:

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drmodels.commands.check import inspect_location, print_report
+from drmodels.commands.check import print_report
+from drmodels.service.check import check_location
 from drmodels.service.fix import FixError, apply_fixes, plan_fixes
 from drmodels.settings import Settings
 
@@ -30,6 +31,7 @@ def fix(
     Only adds files; never deletes or overwrites one of yours. Exit 0 when the folder is importable.
     """
     console = Console(soft_wrap=True)
+    limits = Settings().limits()
     if not folder.is_dir():
         console.print(
             f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
@@ -37,7 +39,7 @@ def fix(
         )
         raise typer.Exit(2)
     try:
-        changes = plan_fixes(folder, Settings().limits(), checkpoint)
+        changes = plan_fixes(folder, limits, checkpoint)
     except FixError as exc:
         console.print(f"[red]✘ {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
@@ -53,7 +55,7 @@ def fix(
         console.print(f"[red]✘ {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     console.print()
-    report, _ = inspect_location(str(folder), None, deep)
+    report, _ = check_location(str(folder), limits, deep=deep)
     print_report(console, report)
     raise typer.Exit(0 if report.importable else 1)
 

@@ -7,6 +7,7 @@ from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Problem, error
 from drmodels.rules.report import Report
 from drmodels.storage.base import Source, SourceError
+from drmodels.storage.open import open_source
 
 
 def source_problem(exc: SourceError) -> Problem:
@@ -29,3 +30,23 @@ def check_source(source: Source, limits: Limits) -> Report:
     report = inspect(source.location, objects, contents, limits)
     report.problems[:0] = unreadable
     return report
+
+
+def check_location(
+    location: str, limits: Limits, *, role_arn: str | None = None, deep: bool | None = None
+) -> tuple[Report, list[dict[str, object]] | None]:
+    """Open what the user named and check it; deep checks (default: not for s3://) add the tensors."""
+    try:
+        source = open_source(location, role_arn=role_arn)
+    except SourceError as exc:
+        return Report(location, [source_problem(exc)]), None
+    report = check_source(source, limits)
+    if deep is None:
+        deep = not location.startswith("s3://")
+    if not deep:
+        return report, None
+    from drmodels.service.deep import deep_check  # reads graphs and archives: loaded only when asked
+
+    result = deep_check(source, report, report.metadata, limits=limits)
+    report.problems.extend(result.problems)
+    return report, result.checkpoints
