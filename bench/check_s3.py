@@ -146,10 +146,10 @@ def upload(server: servers.Seaweed, files: dict[str, bytes], env: dict[str, str]
 def in_process(url: str, objects: int) -> bool:
     """One check in this process: the S3 requests it made, against the goal. True if within it."""
     try:
+        from drmodels.adapters.sources.s3 import S3Source
+        from drmodels.config import Settings
         from drmodels.rules.inspect import control_keys
         from drmodels.service.check import check_source
-        from drmodels.settings import Settings
-        from drmodels.storage.s3 import S3Source
     except ImportError as exc:
         print(f"in-process check unavailable ({exc}); skipped")
         return False

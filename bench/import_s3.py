@@ -32,17 +32,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
+from drmodels.adapters.s3.client import make_s3_client  # noqa: E402
+from drmodels.adapters.sources.s3 import S3Source  # noqa: E402
+from drmodels.adapters.store.s3 import S3Store, server_side_copier  # noqa: E402
+from drmodels.bootstrap import SharedClientOpener  # noqa: E402
 from drmodels.registry.db import Registry  # noqa: E402
 from drmodels.rules.limits import Limits  # noqa: E402
-from drmodels.runner.pool import WorkerPool  # noqa: E402
 from drmodels.runner.processes import ProcessPool  # noqa: E402
+from drmodels.runner.threads import WorkerPool  # noqa: E402
 from drmodels.service.check import check_source  # noqa: E402
-from drmodels.service.environment import SharedClientOpener  # noqa: E402
-from drmodels.service.importer import ModelService  # noqa: E402
-from drmodels.service.pipeline import Env, run_import  # noqa: E402
-from drmodels.storage.s3 import S3Source  # noqa: E402
-from drmodels.storage.s3client import make_s3_client  # noqa: E402
-from drmodels.store.s3 import S3Store, server_side_copier  # noqa: E402
+from drmodels.service.imports.job import Env, run_import  # noqa: E402
+from drmodels.service.models import ModelService  # noqa: E402
 from import_fixtures import write_model  # noqa: E402
 
 SRC, DST = "drm-bench-src", "drm-bench-store"

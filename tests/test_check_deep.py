@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import servers
-from drmodels.cli import app
+from drmodels.cli.app import app
 from drmodels.sample.model import SampleOptions, write_sample
 
 runner = CliRunner()

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 import modelfolders as mf
-from drmodels.cli import app
+from drmodels.adapters.sources.folder import LocalSource
+from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.service.check import check_source
 from drmodels.service.fix import FixError, apply_fixes, plan_fixes
-from drmodels.storage.local import LocalSource
 
 runner = CliRunner()
 

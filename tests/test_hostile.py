@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 import modelfolders as mf
-from drmodels.cli import app
+from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.tarball import TarballSource
+from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
 from drmodels.service.check import check_source
-from drmodels.storage.local import LocalSource
-from drmodels.storage.tarball import TarballSource
 
 runner = CliRunner()
 

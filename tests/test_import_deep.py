@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 import servers
+from drmodels.adapters.store.local import LocalStore
+from drmodels.adapters.store.s3 import S3Store, server_side_copier
 from drmodels.registry.db import Registry
-from drmodels.service.importer import ModelService
-from drmodels.service.layout import model_prefix
-from drmodels.service.pipeline import Env, run_import
-from drmodels.store.local import LocalStore
-from drmodels.store.s3 import S3Store, server_side_copier
+from drmodels.service.imports.job import Env, run_import
+from drmodels.service.models import ModelService
+from drmodels.service.store_keys import model_prefix
 from import_fixtures import HYPERPARAMETERS, REWARD
 
 pytestmark = pytest.mark.tf

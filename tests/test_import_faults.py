@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 
 import servers
+from drmodels.adapters.store.local import LocalStore, file_md5
+from drmodels.adapters.store.s3 import S3Store, server_side_copier
+from drmodels.bootstrap import build_env
 from drmodels.registry.db import Registry
-from drmodels.service.copy import RetryPolicy
-from drmodels.service.environment import build_env
-from drmodels.service.importer import ModelService
-from drmodels.service.layout import model_prefix
-from drmodels.service.pipeline import Env, run_import
-from drmodels.store.local import LocalStore, file_md5
-from drmodels.store.s3 import S3Store, server_side_copier
+from drmodels.service.imports.copy import RetryPolicy
+from drmodels.service.imports.job import Env, run_import
+from drmodels.service.models import ModelService
+from drmodels.service.store_keys import model_prefix
 from import_fixtures import FaultProxy, checkpoint_name, fault_proxy, write_model  # noqa: F401
 
 pytestmark = pytest.mark.servers

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from drmodels.adapters.store.base import StoreError
+from drmodels.adapters.store.local import LocalStore
 from drmodels.registry.db import Registry
 from drmodels.rules.limits import Limits
-from drmodels.service.importer import Conflict, ModelService, NotFound
-from drmodels.service.layout import car_archive_key, model_prefix
-from drmodels.service.names import RequestError
-from drmodels.service.pipeline import Env, run_import
-from drmodels.store.base import StoreError
-from drmodels.store.local import LocalStore
+from drmodels.rules.requests import RequestError
+from drmodels.service.imports.job import Env, run_import
+from drmodels.service.models import Conflict, ModelService, NotFound
+from drmodels.service.store_keys import car_archive_key, model_prefix
 from import_fixtures import checkpoint_name, write_model
 
 
@@ -219,8 +219,8 @@ def test_role_arn_rule(tmp_path: Path) -> None:
 
 
 def test_jobs_run_in_worker_processes_by_id(tmp_path: Path) -> None:
+    from drmodels.bootstrap import build_env
     from drmodels.runner.processes import ProcessPool
-    from drmodels.service.environment import build_env
 
     data_dir = tmp_path / "data"
     svc = ModelService(build_env(data_dir, store_url=str(data_dir / "store")))

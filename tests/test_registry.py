@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.exc import IntegrityError
 
+from drmodels.adapters.store.local import LocalStore
 from drmodels.registry.db import Registry, alembic_config
-from drmodels.registry.models import Account, ImportJob, Model, ModelEvent
-from drmodels.service.importer import ModelService
-from drmodels.service.names import RequestError
-from drmodels.service.pipeline import Env, run_import
-from drmodels.store.local import LocalStore
+from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
+from drmodels.rules.requests import RequestError
+from drmodels.service.imports.job import Env, run_import
+from drmodels.service.models import ModelService
 from import_fixtures import registry, registry_url, write_model  # noqa: F401  (fixtures)
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import servers
+from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, Source, SourceError
-from drmodels.storage.s3 import S3Source, parse_s3_url
 
 pytestmark = pytest.mark.servers
 
@@ -315,7 +315,7 @@ def test_service_specific_endpoint_env_is_honoured(
 
 def test_listing_and_head_timestamps_parse(aws_env: servers.Seaweed, s3_admin: Any, bucket: str) -> None:
     """s3client swaps botocore's dateutil parser for a faster one: both timestamp forms still parse."""
-    from drmodels.storage.s3client import make_s3_client
+    from drmodels.adapters.s3.client import make_s3_client
 
     _put(s3_admin, bucket, {"a.json": b"{}"})
     client = make_s3_client()

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 import modelfolders as mf
 import servers
-from drmodels.cli import app
+from drmodels.adapters.sources.open import open_source
+from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
 from drmodels.service.check import check_source
-from drmodels.storage.open import open_source
 
 BUILDERS: dict[str, Callable[[Path], mf.ModelFolder]] = {
     "console": mf.console_model,

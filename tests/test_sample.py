@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from drmodels.cli import app
-from drmodels.rules import bundle, network, protos
+from drmodels.cli.app import app
+from drmodels.formats import bundle
+from drmodels.formats import protobuf as protos
+from drmodels.formats.bundle_writer import build_table, short_successor, shortest_separator
+from drmodels.rules.deep import network
 from drmodels.rules.metadata import parse_model_metadata
 from drmodels.sample import SampleOptions
-from drmodels.sample.bundle_writer import build_table, short_successor, shortest_separator
 from drmodels.sample.meta_graph import TENSORFLOW_VERSION, meta_graph
 from drmodels.sample.model import metadata_for
 from drmodels.sample.weights import WeightSource, floats

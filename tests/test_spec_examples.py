@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+from drmodels.adapters.sources.base import ObjectInfo
 from drmodels.rules.inspect import inspect
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
 from drmodels.rules.report import Report
-from drmodels.storage.base import ObjectInfo
 
 BASE = {
     "reward_function.py": b"def reward_function(params):\n    return 1.0\n",

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import modelfolders as mf
+from drmodels.adapters.sources.folder import LocalSource
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code, Severity
 from drmodels.rules.report import Report
 from drmodels.service.check import check_source
-from drmodels.storage.local import LocalSource
 
 
 def check(folder: mf.ModelFolder | Path) -> Report:

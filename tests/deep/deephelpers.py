@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from drmodels.adapters.sources.base import ObjectInfo, SourceError
 from drmodels.rules.metadata import LidarConfig, ModelMetadata
 from drmodels.rules.problems import Code
 from drmodels.rules.report import Plan, Report
-from drmodels.storage.base import ObjectInfo, SourceError
 
 CHECKPOINT = "0_Step-100.ckpt"
 SHALLOW = "DEEP_CONVOLUTIONAL_NETWORK_SHALLOW"

@@ -16,9 +16,9 @@ from deephelpers import METADATA, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drmodels.rules.archive import ArchiveLimits, check_archive, inspect_archive
+from drmodels.formats.car_archive import build_car_archive
+from drmodels.rules.deep.archive import ArchiveLimits, check_archive, inspect_archive
 from drmodels.rules.problems import Code
-from drmodels.service.car_archive import build_car_archive
 from drmodels.service.deep import check_car_archive
 
 META = json.dumps(

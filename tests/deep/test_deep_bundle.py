@@ -14,7 +14,7 @@ from deephelpers import CHECKPOINT, MODELS, Flip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drmodels.rules import bundle
+from drmodels.formats import bundle
 
 CORPUS = Path("/work/shared/corpus/files")
 CORPUS_INDEXES = sorted(CORPUS.rglob("*.ckpt.index")) if CORPUS.exists() else []

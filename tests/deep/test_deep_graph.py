@@ -13,7 +13,9 @@ from deephelpers import CHECKPOINT, METADATA, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drmodels.rules import bundle, graph, protos
+from drmodels.formats import bundle
+from drmodels.formats import protobuf as protos
+from drmodels.rules.deep import graph
 
 CORPUS = Path("/work/shared/corpus/files")
 CORPUS_METAS = sorted(CORPUS.rglob("*.ckpt.meta")) if CORPUS.exists() else []
@@ -120,7 +122,7 @@ def test_random_graph_bytes_never_raise(data: bytes) -> None:
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, drmodels.service.deep, drmodels.rules.archive; "
+        "import sys, drmodels.service.deep, drmodels.rules.deep.archive; "
         "assert 'tensorflow' not in sys.modules and 'numpy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from deephelpers import CHECKPOINT, METADATA, MODELS, SHALLOW
 
-from drmodels.rules import bundle, network
+from drmodels.formats import bundle
+from drmodels.rules.deep import network
 from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Code
 

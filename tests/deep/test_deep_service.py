@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import pytest
 from deephelpers import CHECKPOINT, METADATA, MODELS, DirSource, Flip, report_for
 
-from drmodels.rules import bundle
+from drmodels.formats import bundle
 from drmodels.rules.problems import Code
 from drmodels.service.deep import deep_check
 

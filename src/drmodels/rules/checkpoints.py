@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drmodels.storage.base import ObjectInfo
+from drmodels.adapters.sources.base import ObjectInfo
 
 MODEL_DIR = "model/"
 NAME_RE = re.compile(r"^(?P<iteration>\d+)_Step-(?P<steps>\d+)\.ckpt$")

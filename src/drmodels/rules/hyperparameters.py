@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drmodels.rules.jsontext import decode_text, load_json, where
+from drmodels.formats.jsontext import decode_text, load_json, where
 from drmodels.rules.problems import Code, Problem, error, warning
 
 NUMERIC = (

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from drmodels.adapters.sources.base import ObjectInfo
+from drmodels.formats.jsontext import TextError, decode_text, load_json
 from drmodels.rules import layout
 from drmodels.rules.checkpoints import (
     FILE_RE,
@@ -23,7 +25,6 @@ from drmodels.rules.checkpoints import (
     read_legacy_state,
 )
 from drmodels.rules.hyperparameters import check_hyperparameters
-from drmodels.rules.jsontext import TextError, decode_text, load_json
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, metadata_differences, parse_model_metadata
 from drmodels.rules.optional import check_metrics, check_training_params
@@ -31,7 +32,6 @@ from drmodels.rules.problems import Code, Problem, error, warning
 from drmodels.rules.repairs import BuildCarArchive, CopyFile, WritePointer
 from drmodels.rules.report import Plan, Report
 from drmodels.rules.reward import check_reward_function
-from drmodels.storage.base import ObjectInfo
 
 Checker = Callable[[str, bytes], list[Problem]]
 

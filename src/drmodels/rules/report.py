@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from drmodels.adapters.sources.base import ObjectInfo
 from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Problem
-from drmodels.storage.base import ObjectInfo
 
 
 @dataclass(frozen=True)

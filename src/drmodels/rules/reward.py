@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from drmodels.rules.jsontext import TextError, decode_text
+from drmodels.formats.jsontext import TextError, decode_text
 from drmodels.rules.problems import Code, Problem, error, warning
 
 ENTRY = "reward_function"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from drmodels.service.environment import build_env
-from drmodels.service.pipeline import run_import
+from drmodels.bootstrap import build_env
+from drmodels.service.imports.job import run_import
 
 
 def main(argv: list[str]) -> int:

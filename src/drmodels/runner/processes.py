@@ -11,14 +11,14 @@ from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from drmodels.service.pipeline import Env, run_import
+from drmodels.service.imports.job import Env, run_import
 
 _ENV: Env | None = None
 
 
 def _init(data_dir: str, registry_url: str | None, store_url: str | None, deep: bool) -> None:
     global _ENV
-    from drmodels.service.environment import build_env
+    from drmodels.bootstrap import build_env
 
     _ENV = build_env(Path(data_dir), registry_url, store_url)
     _ENV.deep = deep

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drmodels.formats.graph_writer import DT_FLOAT, GraphBuilder, tensor_proto
 from drmodels.rules.metadata import ModelMetadata
 from drmodels.sample import wire
-from drmodels.sample.graph_writer import DT_FLOAT, GraphBuilder, tensor_proto
 from drmodels.sample.networks import NetworkWriter
 
 

@@ -15,10 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from drmodels.rules.metadata import ModelMetadata
-from drmodels.rules.network import ROOT, wrapper
-from drmodels.sample import wire
-from drmodels.sample.graph_writer import (
+from drmodels.formats.graph_writer import (
     DT_FLOAT,
     DT_INT32,
     DT_INT64,
@@ -32,6 +29,9 @@ from drmodels.sample.graph_writer import (
     a_types,
     tensor_proto,
 )
+from drmodels.rules.deep.network import ROOT, wrapper
+from drmodels.rules.metadata import ModelMetadata
+from drmodels.sample import wire
 from drmodels.sample.networks import NetworkWriter
 from drmodels.sample.weights import value_range
 

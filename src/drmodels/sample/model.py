@@ -16,13 +16,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drmodels.formats.bundle_writer import TensorSpec, write_checkpoint
+from drmodels.formats.car_archive import build_car_archive
 from drmodels.rules.metadata import NETWORKS, ModelMetadata, parse_model_metadata
 from drmodels.sample import control_files
-from drmodels.sample.bundle_writer import TensorSpec, write_checkpoint
 from drmodels.sample.frozen_graph import frozen_graph
 from drmodels.sample.meta_graph import meta_graph
 from drmodels.sample.weights import WeightSource
-from drmodels.service.car_archive import build_car_archive
 
 DEFAULT_ACTIONS = 5
 CHECKPOINTS = ((3, 2318, 71.4), (5, 3921, 64.9))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from drmodels.rules.metadata import CAMERAS, ModelMetadata
-from drmodels.rules.network import (
+from drmodels.formats.graph_writer import GraphBuilder
+from drmodels.rules.deep.network import (
     CAMERA_CONVS,
     CAMERA_DENSES,
     IMAGE_HW,
@@ -26,7 +26,7 @@ from drmodels.rules.network import (
     STEREO_CONVS,
     sensor_input_shape,
 )
-from drmodels.sample.graph_writer import GraphBuilder
+from drmodels.rules.metadata import CAMERAS, ModelMetadata
 
 ACTIONS = 2  # steering, speed (continuous PPO and SAC)
 SAC_HIDDEN = 256

@@ -1,6 +1,6 @@
 """Protobuf messages the sample writer needs to *write* TensorFlow graphs and MetaGraphDefs.
 
-`drmodels.rules.protos` declares only what the validator reads; writing a graph that TensorFlow
+`drmodels.formats.protobuf` declares only what the validator reads; writing a graph that TensorFlow
 itself can import also needs scalar tensor values (`float_val`, `int_val`, `string_val`), the
 saver's options and the variable collections. Declared here the same way (a private descriptor
 pool, package `drmodels.samplewire`, field numbers from TensorFlow's public .proto files:
@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2
 
-from drmodels.rules.protos import Field, build_messages
+from drmodels.formats.protobuf import Field, build_messages
 
 _F = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "drmodels.samplewire"

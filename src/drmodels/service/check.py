@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.sources.open import open_source
 from drmodels.rules.inspect import control_keys, inspect
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Problem, error
 from drmodels.rules.report import Report
-from drmodels.storage.base import Source, SourceError
-from drmodels.storage.open import open_source
 
 
 def source_problem(exc: SourceError) -> Problem:

@@ -15,14 +15,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from drmodels.rules import bundle, network
-from drmodels.rules.archive import ArchiveLimits, check_archive
-from drmodels.rules.graph import check_frozen_graph, check_meta_graph
+from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.formats import bundle
+from drmodels.rules.deep import network
+from drmodels.rules.deep.archive import ArchiveLimits, check_archive
+from drmodels.rules.deep.graph import check_frozen_graph, check_meta_graph
 from drmodels.rules.limits import Limits
 from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Code, Problem, error
 from drmodels.rules.report import Report
-from drmodels.storage.base import ObjectInfo, Source, SourceError
 
 ARCHIVE_KEYS = ("model.tar.gz", "model/model.tar.gz")
 CHECKPOINT_DIR = "model"

@@ -8,10 +8,10 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from drmodels.registry.models import Model
+from drmodels.adapters.store.base import ModelStore, StoredObject
+from drmodels.registry.tables import Model
 from drmodels.rules import layout
-from drmodels.service.layout import car_archive_key, virtual_key, virtual_prefix
-from drmodels.store.base import ModelStore, StoredObject
+from drmodels.service.store_keys import car_archive_key, virtual_key, virtual_prefix
 
 
 class NothingToDownload(LookupError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from drmodels.registry.models import Base
+from drmodels.registry.tables import Base
 
 config = context.config
 url: str = config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or ""

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.tarball import TarballSource
 from drmodels.rules.problems import Code
-from drmodels.storage.base import Source, SourceError
-from drmodels.storage.local import LocalSource
-from drmodels.storage.tarball import TarballSource
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
 def open_source(location: str, role_arn: str | None = None) -> Source:
     if location.startswith("s3://"):
-        from drmodels.storage.s3 import S3Source
+        from drmodels.adapters.sources.s3 import S3Source
 
         return S3Source.from_url(location, role_arn=role_arn)
     if role_arn:

@@ -17,21 +17,21 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.tarball import TarballSource
+from drmodels.adapters.store.base import ModelStore, StoredObject
+from drmodels.formats.car_archive import build_car_archive
 from drmodels.registry.db import Registry
-from drmodels.registry.models import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
+from drmodels.registry.tables import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
 from drmodels.rules.inspect import control_keys
 from drmodels.rules.layout import CAR_ARCHIVES
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem, error
 from drmodels.rules.report import Report
-from drmodels.service.car_archive import build_car_archive
-from drmodels.service.copy import CopyFailed, RetryPolicy, copy_with_retry, plain_md5
 from drmodels.service.deep import check_car_archive, deep_check
-from drmodels.service.layout import car_archive_key, model_prefix, virtual_key, virtual_prefix
-from drmodels.storage.base import ObjectInfo, Source, SourceError
-from drmodels.storage.tarball import TarballSource
-from drmodels.store.base import ModelStore, StoredObject
+from drmodels.service.imports.copy import CopyFailed, RetryPolicy, copy_with_retry, plain_md5
+from drmodels.service.store_keys import car_archive_key, model_prefix, virtual_key, virtual_prefix
 
 SourceOpener = Callable[[str, "str | None"], Source]
 Inspector = Callable[[Source, Limits], Report]
@@ -39,7 +39,7 @@ ServerSideCopy = Callable[[Source, ModelStore], "Callable[..., StoredObject] | N
 
 
 def _default_opener(location: str, role_arn: str | None) -> Source:
-    from drmodels.storage.open import open_source
+    from drmodels.adapters.sources.open import open_source
 
     return open_source(location, role_arn=role_arn)
 
@@ -296,7 +296,7 @@ class _Remembering:
 
 def _remote(source: Source) -> bool:
     """Whether reads are network round trips worth overlapping (and the source is thread-safe)."""
-    from drmodels.storage.s3 import S3Source
+    from drmodels.adapters.sources.s3 import S3Source
 
     return isinstance(source, S3Source)
 

@@ -1,6 +1,6 @@
 """Frozen graphs (`model_N.pb`, the archive's `agent/model.pb`) and `.meta` MetaGraphDefs, without TF.
 
-Both are parsed with our own minimal messages (drmodels.rules.protos). Checks: the bytes are a
+Both are parsed with our own minimal messages (drmodels.formats.protobuf). Checks: the bytes are a
 well-formed message; node names are unique and every input refers to a node; a frozen graph holds
 no variables; the input placeholders the car's model optimizer feeds
 (`main_level/agent/{main|policy}/online/network_0/<SENSOR>/<SENSOR>`) exist with shapes that fit
@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drmodels.rules import network, protos
+from drmodels.formats import protobuf as protos
+from drmodels.rules.deep import network
 from drmodels.rules.metadata import CAMERAS, LIDARS, ModelMetadata
 from drmodels.rules.problems import Code, Problem, error, warning
 

@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from drmodels.config import Settings
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import CAMERAS, LIDARS, NETWORKS
 from drmodels.sample import SampleError, SampleOptions, write_sample
 from drmodels.sample.model import DEFAULT_ACTIONS
-from drmodels.settings import Settings
 
 NETWORK_ALIASES = {"shallow": NETWORKS[0], "standard": NETWORKS[1], "deep": NETWORKS[2]}
 ALGORITHMS = ("clipped_ppo", "sac")

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.store.base import ModelStore, ProgressFn, SizeMismatch, StoredObject
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, Source, SourceError
-from drmodels.store.base import ModelStore, ProgressFn, SizeMismatch, StoredObject
 
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 PERMANENT = frozenset(
@@ -85,7 +85,7 @@ def edited(info: ObjectInfo, detail: str = "") -> CopyFailed:
 
 def open_pinned(source: Source, info: ObjectInfo) -> BinaryIO:
     """Open `info.key`, refusing a version other than the listed one (GetObject If-Match on S3)."""
-    from drmodels.storage.s3 import S3Source
+    from drmodels.adapters.sources.s3 import S3Source
 
     if isinstance(source, S3Source) and info.etag:
         return _s3_get_if_match(source, info)
@@ -95,7 +95,7 @@ def open_pinned(source: Source, info: ObjectInfo) -> BinaryIO:
 def _s3_get_if_match(source: Any, info: ObjectInfo) -> BinaryIO:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from drmodels.storage.s3client import source_error
+    from drmodels.adapters.s3.client import source_error
 
     key = source.prefix + info.key
     try:

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drmodels.commands.check import print_report
+from drmodels.cli.check import print_report
+from drmodels.config import Settings
 from drmodels.service.check import check_location
 from drmodels.service.fix import FixError, apply_fixes, plan_fixes
-from drmodels.settings import Settings
 
 
 def fix(

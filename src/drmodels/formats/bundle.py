@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import google_crc32c
 
-from drmodels.rules import protos
+from drmodels.formats import protobuf as protos
 
 MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48

@@ -8,13 +8,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from drmodels.adapters.sources.base import Source
+from drmodels.adapters.sources.open import open_source
+from drmodels.adapters.store.base import ModelStore
+from drmodels.adapters.store.local import LocalStore
+from drmodels.config import Settings
 from drmodels.registry.db import Registry, default_url
-from drmodels.service.pipeline import Env
-from drmodels.settings import Settings
-from drmodels.storage.base import Source
-from drmodels.storage.open import open_source
-from drmodels.store.base import ModelStore
-from drmodels.store.local import LocalStore
+from drmodels.service.imports.job import Env
 
 DEFAULT_DATA_DIR = Path("drmodels-data")
 
@@ -30,7 +30,7 @@ def open_store(data_dir: Path, url: str | None = None) -> ModelStore:
     """A local folder under the data dir, or the bucket of an s3://bucket/prefix URL."""
     url = url if url is not None else os.environ.get("DRMODELS_STORE_URL")
     if url and url.startswith("s3://"):
-        from drmodels.store.s3 import S3Store
+        from drmodels.adapters.store.s3 import S3Store
 
         return S3Store.from_url(url)
     if url:
@@ -53,8 +53,8 @@ class SharedClientOpener:
     def __call__(self, location: str, role_arn: str | None) -> Source:
         if not location.startswith("s3://") or role_arn:
             return open_source(location, role_arn=role_arn)
-        from drmodels.storage.s3 import S3Source, parse_s3_url
-        from drmodels.storage.s3client import make_s3_client
+        from drmodels.adapters.s3.client import make_s3_client
+        from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 
         bucket, prefix = parse_s3_url(location)
         with self._lock:
@@ -71,7 +71,7 @@ def build_env(data_dir: Path, registry_url: str | None = None, store_url: str | 
     env.open_source = SharedClientOpener()
     env.deep = os.environ.get("DRMODELS_IMPORT_DEEP", "1") != "0"
     try:
-        from drmodels.store.s3 import server_side_copier
+        from drmodels.adapters.store.s3 import server_side_copier
     except ImportError:  # pragma: no cover - the S3 store is optional at import time
         return env
     env.server_side_copy = server_side_copier

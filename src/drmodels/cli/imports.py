@@ -24,8 +24,8 @@ from rich.progress import (
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from drmodels.registry.models import Model
-    from drmodels.service.pipeline import Progress as JobProgress
+    from drmodels.registry.tables import Model
+    from drmodels.service.imports.job import Progress as JobProgress
 
 
 DataDir = Annotated[
@@ -68,11 +68,11 @@ def import_model(
     data_dir: DataDir = None,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
+    from drmodels.bootstrap import build_env, data_dir_from
+    from drmodels.rules.requests import RequestError
     from drmodels.runner.background import spawn_job
-    from drmodels.service.environment import build_env, data_dir_from
-    from drmodels.service.importer import ModelService
-    from drmodels.service.names import RequestError
-    from drmodels.service.pipeline import run_import
+    from drmodels.service.imports.job import run_import
+    from drmodels.service.models import ModelService
 
     console = Console()
     ddir = data_dir_from(data_dir)
@@ -111,7 +111,7 @@ def import_model(
         env.on_progress = show
         status = run_import(accepted.job_id, env)
     model = service.get(name)
-    from drmodels.commands.models import print_model
+    from drmodels.cli.models import print_model
 
     print_model(console, model)
     raise typer.Exit(0 if status == "READY" else 1)
@@ -158,11 +158,11 @@ def read_manifest(path: Path) -> list[Row]:
 
 
 def bulk_import(console: Console, data_dir: Path, manifest: Path, workers: int) -> int:
-    from drmodels.runner.pool import WorkerPool
-    from drmodels.service.environment import build_env
-    from drmodels.service.importer import ModelService
-    from drmodels.service.names import RequestError
-    from drmodels.service.pipeline import run_import
+    from drmodels.bootstrap import build_env
+    from drmodels.rules.requests import RequestError
+    from drmodels.runner.threads import WorkerPool
+    from drmodels.service.imports.job import run_import
+    from drmodels.service.models import ModelService
 
     try:
         rows = read_manifest(manifest)

@@ -9,11 +9,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from drmodels.config import Settings
 from drmodels.rules.limits import human_size
 from drmodels.rules.problems import Problem
 from drmodels.rules.report import Report
 from drmodels.service.check import check_location
-from drmodels.settings import Settings
 
 
 def check(

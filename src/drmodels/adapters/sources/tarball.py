@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from drmodels.adapters.sources.base import ObjectInfo, SourceError, read_capped
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, SourceError, read_capped
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 16 * 1024**3

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from drmodels.storage.base import Source
+from drmodels.adapters.sources.base import Source
 
 CHUNK = 1024 * 1024
 

@@ -10,10 +10,10 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from drmodels.adapters.s3.client import make_s3_client, source_error
+from drmodels.adapters.sources.base import ObjectInfo, SourceError
 from drmodels.rules.limits import human_size
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, SourceError
-from drmodels.storage.s3client import make_s3_client, source_error
 
 # Characters AWS and botocore accept in bucket names (legacy us-east-1 names included).
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, Source, SourceError, read_capped
-from drmodels.store.base import (
+from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError, read_capped
+from drmodels.adapters.store.base import (
     CHUNK,
     HashingReader,
     ProgressFn,
@@ -21,6 +20,7 @@ from drmodels.store.base import (
     StoreError,
     check_key,
 )
+from drmodels.rules.problems import Code
 
 PART = ".part-"
 

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from drmodels.registry.models import Account, ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
-from drmodels.service import names
-from drmodels.service.layout import model_prefix
-from drmodels.service.names import RequestError
-from drmodels.service.pipeline import Env, owner_alive
+from drmodels.registry.tables import Account, ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
+from drmodels.rules import requests as names
+from drmodels.rules.requests import RequestError
+from drmodels.service.imports.job import Env, owner_alive
+from drmodels.service.store_keys import model_prefix
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"

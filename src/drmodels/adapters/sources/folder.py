@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from drmodels.adapters.sources.base import ObjectInfo, SourceError, read_capped
 from drmodels.rules.problems import Code
-from drmodels.storage.base import ObjectInfo, SourceError, read_capped
 
 
 def printable(name: str) -> str:

@@ -13,27 +13,27 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.commands.imports import DataDir
+from drmodels.cli.imports import DataDir
 from drmodels.rules.limits import human_size
 from drmodels.rules.problems import CATALOGUE, Code
 
 if TYPE_CHECKING:
-    from drmodels.registry.models import Model
-    from drmodels.service.importer import ModelService
+    from drmodels.registry.tables import Model
+    from drmodels.service.models import ModelService
 
 models_app = typer.Typer(help="List, show, retry, delete and download imported models.", no_args_is_help=True)
 
 
 def _service(data_dir: Path | None) -> tuple[ModelService, Path]:
-    from drmodels.service.environment import build_env, data_dir_from
-    from drmodels.service.importer import ModelService
+    from drmodels.bootstrap import build_env, data_dir_from
+    from drmodels.service.models import ModelService
 
     ddir = data_dir_from(data_dir)
     return ModelService(build_env(ddir)), ddir
 
 
 def _get(service: ModelService, name: str) -> Model:
-    from drmodels.service.importer import NotFound
+    from drmodels.service.models import NotFound
 
     try:
         return service.get(name)
@@ -160,8 +160,8 @@ def retry_model(
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
     from drmodels.runner.background import spawn_job
-    from drmodels.service.importer import Conflict, NotFound
-    from drmodels.service.pipeline import run_import
+    from drmodels.service.imports.job import run_import
+    from drmodels.service.models import Conflict, NotFound
 
     service, ddir = _service(data_dir)
     try:
@@ -183,7 +183,7 @@ def retry_model(
 
 def delete_model(name: str, data_dir: DataDir = None) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
-    from drmodels.service.importer import Conflict, NotFound
+    from drmodels.service.models import Conflict, NotFound
 
     service, _ = _service(data_dir)
     try:

@@ -33,8 +33,8 @@ from botocore.exceptions import (
 from botocore.session import get_session
 from botocore.utils import parse_timestamp
 
+from drmodels.adapters.sources.base import SourceError
 from drmodels.rules.problems import Code
-from drmodels.storage.base import SourceError
 
 SESSION_NAME = "drmodels"
 DEFAULT_REGION = "us-east-1"

@@ -1,10 +1,10 @@
-"""The `drmodels` command: one Typer app, each command group in its own module under commands/."""
+"""The `drmodels` command: one Typer app, each command group in its own module under cli/."""
 
 from __future__ import annotations
 
 import typer
 
-from drmodels.commands import register_all
+from drmodels.cli import check, fix, imports, models, sample
 
 app = typer.Typer(
     name="drmodels",
@@ -19,4 +19,5 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-register_all(app)
+for module in (check, fix, imports, models, sample):
+    module.register(app)

@@ -21,7 +21,7 @@ from typing import BinaryIO, cast
 
 from isal import isal_zlib  # ISA-L inflate: 2x zlib on model weights; same API and checks
 
-from drmodels.rules.graph import check_frozen_graph
+from drmodels.rules.deep.graph import check_frozen_graph
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem, error, warning
 

@@ -1,6 +1,6 @@
 """TensorFlow checkpoint (tensor bundle V2) writer: the `.data` shard and the `.index` table.
 
-The inverse of `drmodels.rules.bundle`. The `.data-00000-of-00001` shard is every tensor's raw
+The inverse of `drmodels.formats.bundle`. The `.data-00000-of-00001` shard is every tensor's raw
 little-endian bytes, in key order, no padding. The `.index` is a LevelDB-style table
 (TensorFlow core/lib/io/table_builder.cc, block_builder.cc, format.cc) written as TensorFlow's
 BundleWriter does: key "" -> BundleHeaderProto, then tensor name -> BundleEntryProto (dtype,
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import google_crc32c
 
-from drmodels.rules import protos
-from drmodels.rules.bundle import FOOTER_SIZE, MAGIC, data_file_name, mask
+from drmodels.formats import protobuf as protos
+from drmodels.formats.bundle import FOOTER_SIZE, MAGIC, data_file_name, mask
 
 BLOCK_SIZE = 256 * 1024
 DATA_RESTART_INTERVAL = 16
