@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import servers
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
 pytestmark = pytest.mark.servers

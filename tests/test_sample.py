@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from drmodels.cli.app import app
-from drmodels.formats import bundle
+from drmodels.formats import bundle, sstable
 from drmodels.formats import protobuf as protos
-from drmodels.formats.bundle_writer import build_table, short_successor, shortest_separator
+from drmodels.formats.sstable import build_table, short_successor, shortest_separator
 from drmodels.rules.deep import network
 from drmodels.rules.metadata import parse_model_metadata
 from drmodels.sample import SampleOptions
@@ -213,13 +213,13 @@ def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) 
 @pytest.mark.parametrize("path", CORPUS_INDEXES[:4], ids=lambda p: "/".join(p.parts[-3:]))
 def test_table_writer_reproduces_real_indexes(path: Path) -> None:
     data = path.read_bytes()
-    assert build_table(bundle.read_table(data)) == data
+    assert build_table(sstable.read_table(data)) == data
 
 
 def test_table_writer_splits_blocks_and_shortens_separators() -> None:
     items = [(f"main_level/agent/{i:05d}".encode(), bytes(40)) for i in range(400)]
     table = build_table(items, block_size=1024)
-    assert list(bundle.read_table(table)) == items
+    assert list(sstable.read_table(table)) == items
     assert shortest_separator(b"abcd", b"abzz") == b"abd"
     assert shortest_separator(b"abc", b"abcd") == b"abc"
     assert short_successor(b"main_level/x") == b"n"
@@ -247,9 +247,9 @@ def test_meta_graph_nodes_are_those_of_real_deepracer_graphs(path: Path) -> None
     """Every node the sample's .meta holds is in the real DeepRacer .meta under the same name; for
     TensorFlow 1.15 graphs with the same op, data inputs and attributes (older TF versions differ
     in a few ops: Add/AddV2, how Flatten computes its shape, the saver's filename)."""
-    real = protos.parse(protos.MetaGraphDef, path.read_bytes())
+    real = protos.parse(protos.READ.MetaGraphDef, path.read_bytes())
     _, md = metadata_for(_options_like(real))
-    mine = protos.parse(protos.MetaGraphDef, meta_graph(md)[0])
+    mine = protos.parse(protos.READ.MetaGraphDef, meta_graph(md)[0])
     theirs = {n.name.decode(): n for n in real.graph_def.node}
     same_version = real.meta_info_def.tensorflow_version == TENSORFLOW_VERSION.encode()
     for node in mine.graph_def.node:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from drmodels.adapters.sources.base import ObjectInfo
 from drmodels.rules.inspect import inspect
 from drmodels.rules.limits import Limits
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 from drmodels.rules.report import Report
 

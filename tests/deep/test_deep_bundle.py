@@ -14,7 +14,7 @@ from deephelpers import CHECKPOINT, MODELS, Flip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drmodels.formats import bundle
+from drmodels.formats import bundle, sstable
 
 CORPUS = Path("/work/shared/corpus/files")
 CORPUS_INDEXES = sorted(CORPUS.rglob("*.ckpt.index")) if CORPUS.exists() else []
@@ -42,9 +42,9 @@ def test_real_indexes_parse(path: Path) -> None:
 
 
 def test_crc_mask_roundtrip() -> None:
-    assert bundle.crc32c(b"123456789") == 0xE3069283
+    assert sstable.crc32c(b"123456789") == 0xE3069283
     for v in (0, 1, 0xE3069283, 0xFFFFFFFF):
-        assert bundle.unmask(bundle.mask(v)) == v
+        assert sstable.unmask(sstable.mask(v)) == v
 
 
 # --- agreement with TensorFlow -------------------------------------------------------------------
@@ -157,9 +157,9 @@ def test_flipped_byte_in_data_block_names_the_block(index_bytes: bytes) -> None:
 def test_flipped_byte_in_index_block_names_it(index_bytes: bytes) -> None:
     footer = len(index_bytes) - 48
     index_offset_pos = footer  # metaindex handle first: its varints, then the index handle
-    _meta_off, p = bundle._varint(index_bytes, index_offset_pos, footer + 40, "x")
-    _meta_size, p = bundle._varint(index_bytes, p, footer + 40, "x")
-    idx_off, p = bundle._varint(index_bytes, p, footer + 40, "x")
+    _meta_off, p = sstable._varint(index_bytes, index_offset_pos, footer + 40, "x")
+    _meta_size, p = sstable._varint(index_bytes, p, footer + 40, "x")
+    idx_off, p = sstable._varint(index_bytes, p, footer + 40, "x")
     bad = bytearray(index_bytes)
     bad[idx_off] ^= 0x01
     with pytest.raises(bundle.BundleError, match="index block"):
@@ -169,7 +169,7 @@ def test_flipped_byte_in_index_block_names_it(index_bytes: bytes) -> None:
 def test_garbage_index() -> None:
     with pytest.raises(bundle.BundleError, match="magic"):
         bundle.parse_index(b"\x00" * 4096)
-    fake = b"\x00" * 40 + struct.pack("<Q", bundle.MAGIC)
+    fake = b"\x00" * 40 + struct.pack("<Q", sstable.MAGIC)
     with pytest.raises(bundle.BundleError):
         bundle.parse_index(fake)
 
@@ -185,7 +185,7 @@ def test_random_bytes_raise_only_bundle_error(data: bytes) -> None:
     with contextlib.suppress(bundle.BundleError):
         bundle.parse_index(data)
     with contextlib.suppress(bundle.BundleError):
-        bundle.parse_index(data + struct.pack("<Q", bundle.MAGIC))
+        bundle.parse_index(data + struct.pack("<Q", sstable.MAGIC))
 
 
 @pytest.mark.skipif(REAL is None, reason="shared corpus not present")

@@ -13,7 +13,7 @@ from deephelpers import CHECKPOINT, METADATA, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drmodels.formats import bundle
+from drmodels.formats import bundle, graphdef
 from drmodels.formats import protobuf as protos
 from drmodels.rules.deep import graph
 
@@ -34,7 +34,7 @@ def _texts(problems: list[Any]) -> list[str]:
 def test_frozen_graphs_fit(tf_models: Path, manifest: dict[str, Any], model: str) -> None:
     data = _pb(tf_models, model)
     assert graph.check_frozen_graph(data, METADATA[model], "model/model_0.pb") == []
-    nodes = graph.nodes_of(protos.parse(protos.GraphDef, data))
+    nodes = graphdef.nodes_of(protos.parse(protos.READ.GraphDef, data))
     assert {n: v.op for n, v in nodes.items()} == manifest[model]["graph_nodes"]
     assert manifest[model]["output"] in nodes
 
@@ -88,7 +88,7 @@ def test_garbage_and_empty_graphs() -> None:
 
 
 def test_unfrozen_and_dangling() -> None:
-    g = protos.GraphDef()
+    g = protos.READ.GraphDef()
     g.node.add(name=b"v", op=b"VariableV2")
     g.node.add(name=b"x", op=b"Identity", input=[b"missing:0"])
     texts = _texts(graph.check_frozen_graph(g.SerializeToString(), None, "p.pb"))

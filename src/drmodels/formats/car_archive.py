@@ -7,6 +7,7 @@ import io
 import tarfile
 from typing import IO, BinaryIO
 
+ARCHIVE_NAME = "model.tar.gz"
 GRAPH_MEMBER = "agent/model.pb"
 METADATA_MEMBER = "model_metadata.json"
 

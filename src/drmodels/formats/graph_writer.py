@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from drmodels.sample import wire
+from drmodels.formats import protobuf
 
 DT_FLOAT, DT_INT32, DT_STRING, DT_INT64 = 1, 3, 7, 9
 TF1_PRODUCER = 134
@@ -17,7 +17,7 @@ TF1_PRODUCER = 134
 
 
 def shape_proto(dims: Sequence[int] | None) -> Any:
-    shape = wire.TensorShapeProto()
+    shape = protobuf.WRITE.TensorShapeProto()
     if dims is None:
         shape.unknown_rank = True
     for d in dims or ():
@@ -26,7 +26,7 @@ def shape_proto(dims: Sequence[int] | None) -> Any:
 
 
 def tensor_proto(dtype: int, dims: Sequence[int], **values: Any) -> Any:
-    tensor = wire.TensorProto(dtype=dtype, **values)
+    tensor = protobuf.WRITE.TensorProto(dtype=dtype, **values)
     tensor.tensor_shape.CopyFrom(shape_proto(dims))
     return tensor
 
@@ -35,49 +35,49 @@ def tensor_proto(dtype: int, dims: Sequence[int], **values: Any) -> Any:
 
 
 def a_type(dtype: int) -> Any:
-    return wire.AttrValue(type=dtype)
+    return protobuf.WRITE.AttrValue(type=dtype)
 
 
 def a_shape(dims: Sequence[int] | None) -> Any:
-    attr = wire.AttrValue()
+    attr = protobuf.WRITE.AttrValue()
     attr.shape.CopyFrom(shape_proto(dims))
     return attr
 
 
 def a_tensor(tensor: Any) -> Any:
-    attr = wire.AttrValue()
+    attr = protobuf.WRITE.AttrValue()
     attr.tensor.CopyFrom(tensor)
     return attr
 
 
 def a_int(value: int) -> Any:
-    return wire.AttrValue(i=value)
+    return protobuf.WRITE.AttrValue(i=value)
 
 
 def a_bool(value: bool) -> Any:
-    return wire.AttrValue(b=value)
+    return protobuf.WRITE.AttrValue(b=value)
 
 
 def a_str(value: str) -> Any:
-    return wire.AttrValue(s=value.encode())
+    return protobuf.WRITE.AttrValue(s=value.encode())
 
 
 def a_ints(values: Iterable[int]) -> Any:
-    attr = wire.AttrValue()
+    attr = protobuf.WRITE.AttrValue()
     attr.list.SetInParent()
     attr.list.i.extend(values)
     return attr
 
 
 def a_types(values: Iterable[int]) -> Any:
-    attr = wire.AttrValue()
+    attr = protobuf.WRITE.AttrValue()
     attr.list.SetInParent()
     attr.list.type.extend(values)
     return attr
 
 
 def a_strs(values: Iterable[str]) -> Any:
-    attr = wire.AttrValue()
+    attr = protobuf.WRITE.AttrValue()
     attr.list.SetInParent()
     attr.list.s.extend(v.encode() for v in values)
     return attr
@@ -103,7 +103,7 @@ class GraphBuilder:
             base = raw.lstrip("^").split(":", 1)[0]
             if base not in self._names:
                 raise ValueError(f"node {name!r}: input {raw!r} is not defined yet")
-        node = wire.NodeDef(name=name, op=op)
+        node = protobuf.WRITE.NodeDef(name=name, op=op)
         node.input.extend(inputs)
         for key, value in attrs.items():
             node.attr[key].CopyFrom(value)
@@ -112,7 +112,7 @@ class GraphBuilder:
         return name
 
     def graph_def(self, producer: int = TF1_PRODUCER) -> Any:
-        graph = wire.GraphDef()
+        graph = protobuf.WRITE.GraphDef()
         graph.node.extend(self.nodes)
         graph.versions.producer = producer
         return graph

@@ -1,4 +1,4 @@
-"""Decoding control files and parsing JSON so that every error names a line and a column."""
+"""Control-file text: UTF-8 decoding and JSON parsing whose every error names a line and a column."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from drmodels.rules.problems import Code, Problem, Severity
+from drmodels.errors import FormatError
 
 PathPart = str | int
 JsonPath = tuple[PathPart, ...]
@@ -20,7 +20,7 @@ _LINE_COMMENT = re.compile(r"^\s*//|[,{\[]\s*//", re.MULTILINE)
 _TRAILING_COMMA = re.compile(r",\s*[}\]]")
 
 
-class TextError(ValueError):
+class TextError(FormatError):
     """A control file that is not text we can read; the message says why and where."""
 
 
@@ -52,28 +52,26 @@ def _syntax_hint(text: str) -> str:
     return ("; " + "; ".join(hints)) if hints else ""
 
 
-def load_json(path: str, data: bytes, *, severity: Severity = Severity.ERROR) -> tuple[Any, Problem | None]:
-    """Parse one JSON document; on failure a MODEL_VALIDATION_SERVICE_ERROR naming line and column."""
+class JsonSyntaxError(FormatError):
+    """Text that is not one JSON document; `hint` names the usual hand-edit mistakes it shows."""
 
-    def problem(explanation: str, fix: str) -> tuple[Any, Problem]:
-        return None, Problem(Code.MODEL_VALIDATION_SERVICE_ERROR, path, explanation, fix, severity)
+    def __init__(self, message: str, line: int, column: int, hint: str) -> None:
+        super().__init__(f"{message} at line {line}, column {column}{hint}")
+        self.message, self.line, self.column, self.hint = message, line, column, hint
 
+
+class JsonTooDeep(FormatError):
+    """Nesting deeper than the parser allows."""
+
+
+def parse_json(text: str) -> Any:
+    """One JSON document, as `json.loads` (the simulation app's parser) reads it."""
     try:
-        text = decode_text(data)
-    except TextError as exc:
-        return problem(f"{path} cannot be read: {exc}.", f"Save {path} as UTF-8 JSON text.")
-    if not text.strip():
-        return problem(f"{path} is empty.", f"Restore {path} from the training output.")
-    try:
-        return json.loads(text), None
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        return problem(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-            f"{_syntax_hint(text)}.",
-            f"Fix the JSON syntax at line {exc.lineno} of {path} (a JSON validator shows it too).",
-        )
+        raise JsonSyntaxError(exc.msg, exc.lineno, exc.colno, _syntax_hint(text)) from None
     except RecursionError:
-        return problem(f"{path} is nested too deeply to be a DeepRacer file.", f"Restore {path}.")
+        raise JsonTooDeep("nested too deeply") from None
 
 
 def locate(text: str, target: JsonPath) -> Position | None:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drmodels.adapters.sources.base import ObjectInfo
+from drmodels.rules.layout import MODEL_DIR
+from drmodels.rules.objects import ObjectInfo
 
-MODEL_DIR = "model/"
 NAME_RE = re.compile(r"^(?P<iteration>\d+)_Step-(?P<steps>\d+)\.ckpt$")
 FILE_RE = re.compile(
     r"^(?P<name>[^/]+\.ckpt)\.(?P<part>index|meta|data-(?P<shard>\d{5})-of-(?P<shards>\d{5}))$"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drmodels.formats.jsontext import decode_text, load_json, where
+from drmodels.formats.jsontext import decode_text, where
+from drmodels.rules.jsonfile import load_json
 from drmodels.rules.problems import Code, Problem, error, warning
 
 NUMERIC = (

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from drmodels.adapters.sources.base import ObjectInfo
-from drmodels.formats.jsontext import TextError, decode_text, load_json
+from drmodels.formats.jsontext import TextError, decode_text
 from drmodels.rules import layout
 from drmodels.rules.checkpoints import (
     FILE_RE,
@@ -25,8 +24,10 @@ from drmodels.rules.checkpoints import (
     read_legacy_state,
 )
 from drmodels.rules.hyperparameters import check_hyperparameters
+from drmodels.rules.jsonfile import load_json
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, metadata_differences, parse_model_metadata
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.optional import check_metrics, check_training_params
 from drmodels.rules.problems import Code, Problem, error, warning
 from drmodels.rules.repairs import BuildCarArchive, CopyFile, WritePointer

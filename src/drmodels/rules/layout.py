@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from drmodels.formats.car_archive import ARCHIVE_NAME
+
+MODEL_DIR = "model/"
 REWARD = "reward_function.py"
 HYPERPARAMETERS = "ip/hyperparameters.json"
 METADATA = "model/model_metadata.json"
@@ -12,7 +15,7 @@ CHECKPOINTS_JSON = "model/deepracer_checkpoints.json"
 COACH = "model/.coach_checkpoint"
 DOTLESS_COACH = "model/coach_checkpoint"
 LEGACY_STATE = "model/checkpoint"
-CAR_ARCHIVES = ("model/model.tar.gz", "model.tar.gz")
+CAR_ARCHIVES = (MODEL_DIR + ARCHIVE_NAME, ARCHIVE_NAME)
 
 _TRAINER = ("custom_files/", "custom-files/")
 MISPLACED: dict[str, tuple[str, ...]] = {

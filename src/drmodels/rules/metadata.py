@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Strict, StrictFloat, StrictInt, StrictStr, ValidationError
 
-from drmodels.formats.jsontext import JsonPath, decode_text, describe_path, load_json, where
+from drmodels.formats.jsontext import JsonPath, decode_text, describe_path, where
+from drmodels.rules.jsonfile import load_json
 from drmodels.rules.problems import Code, Problem, error, warning
 
 CAMERAS = ("observation", "FRONT_FACING_CAMERA", "LEFT_CAMERA", "STEREO_CAMERAS")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from drmodels.formats.jsontext import TextError, decode_text, load_json
+from drmodels.formats.jsontext import TextError, decode_text
+from drmodels.rules.jsonfile import load_json
 from drmodels.rules.problems import Code, Problem, Severity, warning
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drmodels.rules.layout import CAR_ARCHIVES
+
 
 @dataclass(frozen=True)
 class CopyFile:
@@ -24,7 +26,7 @@ class WritePointer:
 class BuildCarArchive:
     graph: str
     metadata: str
-    target: str = "model/model.tar.gz"
+    target: str = CAR_ARCHIVES[0]
 
 
 Repair = CopyFile | WritePointer | BuildCarArchive

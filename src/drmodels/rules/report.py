@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drmodels.adapters.sources.base import ObjectInfo
 from drmodels.rules.metadata import ModelMetadata
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Problem
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drmodels.formats import protobuf
 from drmodels.formats.graph_writer import DT_FLOAT, GraphBuilder, tensor_proto
 from drmodels.rules.metadata import ModelMetadata
-from drmodels.sample import wire
 from drmodels.sample.networks import NetworkWriter
 
 
@@ -36,4 +36,4 @@ def frozen_graph(metadata: ModelMetadata, values: Callable[[str, tuple[int, ...]
         net.sac_policy(training=False)
     else:
         net.ppo("online", value_network=False, training=False)
-    return wire.serialize(graph.graph_def())
+    return protobuf.serialize(graph.graph_def())

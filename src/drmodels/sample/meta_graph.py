@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from drmodels.formats import protobuf
 from drmodels.formats.graph_writer import (
     DT_FLOAT,
     DT_INT32,
@@ -31,7 +32,6 @@ from drmodels.formats.graph_writer import (
 )
 from drmodels.rules.deep.network import ROOT, wrapper
 from drmodels.rules.metadata import ModelMetadata
-from drmodels.sample import wire
 from drmodels.sample.networks import NetworkWriter
 from drmodels.sample.weights import value_range
 
@@ -216,14 +216,14 @@ def _saver(graph: GraphBuilder, saved: list[Variable]) -> None:
 
 
 def _variable_def(v: Variable) -> bytes:
-    proto = wire.VariableDef(
+    proto = protobuf.WRITE.VariableDef(
         variable_name=f"{v.name}:0",
         initializer_name=f"{v.name}/Assign",
         snapshot_name=f"{v.name}/read:0",
         initial_value_name=f"{v.initial_value}:0",
         trainable=v.trainable,
     )
-    return wire.serialize(proto)
+    return protobuf.serialize(proto)
 
 
 def meta_graph(metadata: ModelMetadata) -> tuple[bytes, list[Variable]]:
@@ -234,11 +234,11 @@ def meta_graph(metadata: ModelMetadata) -> tuple[bytes, list[Variable]]:
     _optimizer(graph, metadata, variables)
     saved = sorted((v for v in variables.records if v.saved), key=lambda v: v.name.encode())
     _saver(graph, saved)
-    meta = wire.MetaGraphDef()
+    meta = protobuf.WRITE.MetaGraphDef()
     meta.meta_info_def.tensorflow_version = TENSORFLOW_VERSION
     meta.graph_def.CopyFrom(graph.graph_def())
     meta.saver_def.CopyFrom(
-        wire.SaverDef(
+        protobuf.WRITE.SaverDef(
             filename_tensor_name="save/Const:0",
             save_tensor_name="save/control_dependency:0",
             restore_op_name="save/restore_all",
@@ -254,4 +254,4 @@ def meta_graph(metadata: ModelMetadata) -> tuple[bytes, list[Variable]]:
     }
     for key, members in collections.items():
         meta.collection_def[key].bytes_list.value.extend(_variable_def(v) for v in members)
-    return wire.serialize(meta), saved
+    return protobuf.serialize(meta), saved

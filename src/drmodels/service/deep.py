@@ -15,18 +15,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.formats import bundle
+from drmodels.rules import layout
 from drmodels.rules.deep import network
 from drmodels.rules.deep.archive import ArchiveLimits, check_archive
 from drmodels.rules.deep.graph import check_frozen_graph, check_meta_graph
 from drmodels.rules.limits import Limits
 from drmodels.rules.metadata import ModelMetadata
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
 from drmodels.rules.report import Report
 
-ARCHIVE_KEYS = ("model.tar.gz", "model/model.tar.gz")
-CHECKPOINT_DIR = "model"
 DEFAULT_LIMITS = Limits()
 PREFETCH_ARCHIVE_BYTES = 64 * 1024 * 1024
 """Archives up to this size are read whole, then checked on a worker thread."""
@@ -112,7 +112,7 @@ def deep_check(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drmodels-deep") as pool:
         pending: list[Future[list[Problem]]] = []
         streamed: list[str] = []
-        for key in ARCHIVE_KEYS:
+        for key in layout.CAR_ARCHIVES:
             if key not in objects:
                 continue
             if objects[key].size > PREFETCH_ARCHIVE_BYTES:
@@ -124,9 +124,9 @@ def deep_check(
                 pending.append(pool.submit(check_car_archive, io.BytesIO(data), key, metadata, limits=limits))
         refused = {p.path for p in report.errors}
         for name in report.plan.checkpoints:
-            if any(path.startswith(f"{CHECKPOINT_DIR}/{name}") for path in refused):
+            if any(path.startswith(f"{layout.MODEL_DIR}{name}") for path in refused):
                 continue  # a file of it is refused already (e.g. over the size limit): not read
-            with _guard(result, f"{CHECKPOINT_DIR}/{name}.index"):
+            with _guard(result, f"{layout.MODEL_DIR}{name}.index"):
                 _checkpoint(source, name, objects, metadata, limits, result)
         graph_key = report.plan.car_archive_graph
         if report.plan.build_car_archive and graph_key and graph_key in objects:
@@ -175,7 +175,7 @@ def _checkpoint(
     limits: Limits,
     result: DeepResult,
 ) -> None:
-    prefix = f"{CHECKPOINT_DIR}/{name}"
+    prefix = f"{layout.MODEL_DIR}{name}"
     index_key = f"{prefix}.index"
     if index_key not in objects:
         return  # missing files are the shallow checks' CHECKPOINT_FILES_DOES_NOT_EXIST

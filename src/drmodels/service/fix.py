@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from drmodels.adapters.sources.base import ObjectInfo, SourceError
+from drmodels.adapters.sources.base import SourceError
 from drmodels.adapters.sources.folder import LocalSource
 from drmodels.formats.car_archive import build_car_archive
-from drmodels.formats.jsontext import load_json
 from drmodels.rules.checkpoints import (
     complete_checkpoints,
     group_checkpoints,
@@ -26,7 +25,9 @@ from drmodels.rules.checkpoints import (
     parse_name,
     read_checkpoints_json,
 )
+from drmodels.rules.jsonfile import load_json
 from drmodels.rules.limits import Limits
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 from drmodels.rules.repairs import BuildCarArchive, CopyFile, Repair, WritePointer
 from drmodels.service.check import check_source

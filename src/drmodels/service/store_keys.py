@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-CAR_ARCHIVE = "model.tar.gz"
+from drmodels.formats.car_archive import ARCHIVE_NAME
 
 
 def model_prefix(model_id: str) -> str:
@@ -19,4 +19,4 @@ def virtual_key(model_id: str, key: str) -> str:
 
 
 def car_archive_key(model_id: str) -> str:
-    return f"models/{model_id}/{CAR_ARCHIVE}"
+    return f"models/{model_id}/{ARCHIVE_NAME}"

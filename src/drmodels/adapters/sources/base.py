@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """One object under a prefix root; `key` is relative to that root, '/'-separated."""
-
-    key: str
-    size: int
-    etag: str | None = None
 
 
 class SourceError(Exception):

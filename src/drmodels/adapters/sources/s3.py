@@ -11,8 +11,9 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmodels.adapters.s3.client import make_s3_client, source_error
-from drmodels.adapters.sources.base import ObjectInfo, SourceError
+from drmodels.adapters.sources.base import SourceError
 from drmodels.rules.limits import human_size
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
 # Characters AWS and botocore accept in bucket names (legacy us-east-1 names included).

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError, read_capped
+from drmodels.adapters.sources.base import Source, SourceError, read_capped
 from drmodels.adapters.store.base import (
     CHUNK,
     HashingReader,
@@ -20,6 +20,7 @@ from drmodels.adapters.store.base import (
     StoreError,
     check_key,
 )
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
 PART = ".part-"

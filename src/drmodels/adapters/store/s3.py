@@ -18,9 +18,10 @@ from typing import Any, BinaryIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drmodels.adapters.s3.client import make_s3_client, source_error
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.sources.s3 import BodyReader, S3Source, parse_s3_url
 from drmodels.adapters.store.base import CHUNK, ProgressFn, SizeMismatch, StoredObject, StoreError, check_key
+from drmodels.rules.objects import ObjectInfo
 from drmodels.service.imports.copy import edited
 
 PART_SIZE = 16 * 1024 * 1024

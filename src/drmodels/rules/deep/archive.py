@@ -12,24 +12,18 @@ from the gzip stream in order; only model_metadata.json and the graph are kept i
 from __future__ import annotations
 
 import io
-import re
 import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
-from isal import isal_zlib  # ISA-L inflate: 2x zlib on model weights; same API and checks
-
+from drmodels.formats.car_archive import GRAPH_MEMBER, METADATA_MEMBER
+from drmodels.formats.tar import INFLATE_ERROR, KINDS, Bomb, Gunzip, hostile, normal_name
 from drmodels.rules.deep.graph import check_frozen_graph
+from drmodels.rules.limits import MiB
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem, error, warning
-
-_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
-
-GRAPH_MEMBER = "agent/model.pb"
-METADATA_MEMBER = "model_metadata.json"
-MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,96 +51,6 @@ class ArchiveInspection:
     graph: bytes | None = None
 
 
-class _Bomb(Exception):
-    pass
-
-
-class _Gunzip(io.RawIOBase):
-    """Decompresses a gzip stream (all members) in large chunks, failing past `cap` output bytes.
-
-    ISA-L (zlib's API) checks each member's header, CRC-32 and length; output is produced at most
-    `max_length` bytes at a time, so a bomb is caught before it is expanded in memory.
-    """
-
-    def __init__(self, inner: BinaryIO, cap: int, chunk: int = 1 << 20) -> None:
-        self._inner = inner
-        self._cap = cap
-        self._chunk = chunk
-        self._z = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._pending = b""
-        self._started = False
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def _more(self, n: int) -> bytes:
-        while True:
-            if self._z.unconsumed_tail:
-                data = self._z.decompress(self._z.unconsumed_tail, n)
-            elif self._z.eof:
-                rest = self._z.unused_data or self._inner.read(self._chunk)
-                if not rest.strip(b"\0"):
-                    return b""  # end of stream (trailing zero padding is allowed, as gzip does)
-                self._z = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
-                data = self._z.decompress(rest, n)
-            else:
-                raw = self._inner.read(self._chunk)
-                if not raw:
-                    if not self._started:
-                        raise EOFError("empty file")
-                    raise EOFError("compressed stream ended before the end of the gzip member (truncated)")
-                self._started = True
-                data = self._z.decompress(raw, n)
-            if data:
-                return data
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._more(len(buffer))
-        self.count += len(data)
-        if self.count > self._cap:
-            raise _Bomb(self.count)
-        buffer[: len(data)] = data
-        return len(data)
-
-
-_KINDS = {
-    tarfile.REGTYPE: "file",
-    tarfile.AREGTYPE: "file",
-    tarfile.CONTTYPE: "file",
-    tarfile.DIRTYPE: "directory",
-    tarfile.SYMTYPE: "symbolic link",
-    tarfile.LNKTYPE: "hard link",
-    tarfile.CHRTYPE: "character device",
-    tarfile.BLKTYPE: "block device",
-    tarfile.FIFOTYPE: "FIFO",
-}
-
-
-def _normal(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    return name.rstrip("/")
-
-
-def _hostile(info: tarfile.TarInfo) -> str | None:
-    name = info.name
-    kind = _KINDS.get(info.type, f"type {info.type!r}")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        return f"member `{name}` has an absolute path; extracting it would write outside the model folder"
-    if ".." in re.split(r"[/\\]", name):
-        return f"member `{name}` contains `..`; extracting it would write outside the model folder"
-    if info.issym() or info.islnk():
-        return (
-            f"member `{name}` is a {kind} to `{info.linkname}`; links in a model archive can point anywhere"
-        )
-    if info.ischr() or info.isblk() or info.isfifo():
-        return f"member `{name}` is a {kind}; a model archive holds only files and directories"
-    if not (info.isfile() or info.isdir()):
-        return f"member `{name}` has unsupported {kind}; a model archive holds only files and directories"
-    return None
-
-
 def inspect_archive(
     stream: BinaryIO, path: str, limits: ArchiveLimits = ArchiveLimits()
 ) -> ArchiveInspection:
@@ -162,7 +66,7 @@ def inspect_archive(
 
     header_slack = 1024 * limits.max_members + MiB
     try:
-        gunzip = io.BufferedReader(_Gunzip(stream, limits.max_expanded_bytes + header_slack), 1 << 20)
+        gunzip = io.BufferedReader(Gunzip(stream, limits.max_expanded_bytes + header_slack), 1 << 20)
         tar = tarfile.open(fileobj=gunzip, mode="r|")  # noqa: SIM115 - read in the loop below
         declared = 0
         seen: set[str] = set()
@@ -171,9 +75,9 @@ def inspect_archive(
             if len(out.members) >= limits.max_members:
                 refuse(f"has more than {limits.max_members} members; refused as a possible archive bomb")
                 return out
-            name = _normal(info.name)
-            out.members.append(Member(name, info.size, _KINDS.get(info.type, repr(info.type))))
-            reason = _hostile(info)
+            name = normal_name(info.name)
+            out.members.append(Member(name, info.size, KINDS.get(info.type, repr(info.type))))
+            reason = hostile(info)
             if reason is not None:
                 refuse(reason)
                 continue
@@ -199,13 +103,13 @@ def inspect_archive(
                     out.graph_name = name
                     out.graph = _read_member(tar, info, limits.max_graph_bytes, refuse, name)
         _expected(out, pbs, refuse)
-    except _Bomb as exc:
+    except Bomb as exc:
         refuse(
             f"expands past {limits.max_expanded_bytes} bytes ({exc.args[0]} bytes decompressed so far); "
             "refused as a compression bomb",
             "Rebuild the archive from the model's frozen graph and metadata.",
         )
-    except (OSError, EOFError, tarfile.TarError, zlib.error, _INFLATE_ERROR, ValueError) as exc:
+    except (OSError, EOFError, tarfile.TarError, zlib.error, INFLATE_ERROR, ValueError) as exc:
         where = f" after member `{out.members[-1].name}`" if out.members else ""
         refuse(
             f"is not a valid gzip-compressed tar archive{where}: {exc}",
@@ -300,8 +204,8 @@ def check_archive(
                     path,
                     f"{path}: the graph is `{found.graph_name}`, not `{GRAPH_MEMBER}`; "
                     "the car accepts any single `.pb`, other tools (DREM, DeepRacer for Cloud) read "
-                    "agent/model.pb",
-                    "Rename the member to agent/model.pb.",
+                    f"{GRAPH_MEMBER}",
+                    f"Rename the member to {GRAPH_MEMBER}.",
                 )
             )
         graph_problems = check_frozen_graph(found.graph, metadata, f"{path}!{found.graph_name}")

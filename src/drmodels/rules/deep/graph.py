@@ -12,10 +12,10 @@ named like the variables) fit model_metadata.json. Nodes are found by name, neve
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from drmodels.formats import protobuf as protos
+from drmodels.formats.graphdef import GraphError, Node, input_node, nodes_of
 from drmodels.rules.deep import network
 from drmodels.rules.metadata import CAMERAS, LIDARS, ModelMetadata
 from drmodels.rules.problems import Code, Problem, error, warning
@@ -26,57 +26,12 @@ DT_FLOAT = 1
 MAX_LISTED = 8
 
 
-@dataclass(frozen=True)
-class Node:
-    name: str
-    op: str
-    inputs: tuple[str, ...]
-    proto: Any = field(repr=False, compare=False)
-
-    def attr_shape(self, key: str) -> tuple[int, ...] | None:
-        if key not in self.proto.attr:
-            return None
-        value = self.proto.attr[key]
-        if value.HasField("shape"):
-            return protos.shape_dims(value.shape)
-        if value.HasField("tensor"):
-            return protos.shape_dims(value.tensor.tensor_shape)
-        return None
-
-    def attr_type(self, key: str) -> int | None:
-        return int(self.proto.attr[key].type) if key in self.proto.attr else None
-
-
-class GraphError(ValueError):
-    pass
-
-
-def _text(b: bytes) -> str:
-    return b.decode("utf-8", "replace")
-
-
-def _input_node(name: str) -> str:
-    name = name.lstrip("^")
-    base, sep, port = name.rpartition(":")
-    return base if sep and port.isdigit() else name
-
-
-def nodes_of(graph_def: Any) -> dict[str, Node]:
-    nodes: dict[str, Node] = {}
-    for proto in graph_def.node:
-        node = Node(_text(proto.name), _text(proto.op), tuple(_text(i) for i in proto.input), proto)
-        if node.name in nodes:
-            raise GraphError(f"node name {node.name!r} is used twice")
-        nodes[node.name] = node
-    return nodes
-
-
 def _structure(nodes: dict[str, Node]) -> list[str]:
     """Dangling inputs; one message per node (capped)."""
     out = []
     for node in nodes.values():
         for raw in node.inputs:
-            if _input_node(raw) not in nodes:
+            if input_node(raw) not in nodes:
                 out.append(f"node `{node.name}` ({node.op}) takes input `{raw}`, which no node defines")
                 break
         if len(out) >= MAX_LISTED:
@@ -170,7 +125,7 @@ def check_frozen_graph(data: bytes, metadata: ModelMetadata | None, path: str) -
     )
     what = "the frozen graph"
     try:
-        graph = protos.parse(protos.GraphDef, data)
+        graph = protos.parse(protos.READ.GraphDef, data)
         nodes = nodes_of(graph)
     except (protos.ProtoError, GraphError) as exc:
         return _problems(path, [f"{what} is not a valid GraphDef ({len(data)} bytes): {exc}"], fix)
@@ -191,7 +146,7 @@ def check_frozen_graph(data: bytes, metadata: ModelMetadata | None, path: str) -
     weights = _weights(nodes, metadata, what) if output in nodes else []
     problems += _problems(path, io_messages + weights, fix)
     if output in nodes:
-        consumed = {_input_node(i) for n in nodes.values() for i in n.inputs}
+        consumed = {input_node(i) for n in nodes.values() for i in n.inputs}
         sinks = sorted(
             n for n in nodes if n not in consumed and n != output and nodes[n].op not in ("NoOp", "Const")
         )
@@ -229,7 +184,7 @@ def check_meta_graph(
     )
     what = "the checkpoint's graph (.meta)"
     try:
-        meta = protos.parse(protos.MetaGraphDef, data)
+        meta = protos.parse(protos.READ.MetaGraphDef, data)
         nodes = nodes_of(meta.graph_def)
     except (protos.ProtoError, GraphError) as exc:
         return _problems(path, [f"{what} is not a valid MetaGraphDef ({len(data)} bytes): {exc}"], fix)

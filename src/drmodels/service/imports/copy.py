@@ -11,8 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.store.base import ModelStore, ProgressFn, SizeMismatch, StoredObject
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")

@@ -17,16 +17,17 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from drmodels.adapters.sources.base import ObjectInfo, Source, SourceError
+from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.sources.tarball import TarballSource
 from drmodels.adapters.store.base import ModelStore, StoredObject
-from drmodels.formats.car_archive import build_car_archive
+from drmodels.formats.car_archive import ARCHIVE_NAME, build_car_archive
 from drmodels.registry.db import Registry
 from drmodels.registry.tables import ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
 from drmodels.rules.inspect import control_keys
 from drmodels.rules.layout import CAR_ARCHIVES
 from drmodels.rules.limits import Limits, human_size
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
 from drmodels.rules.report import Report
 from drmodels.service.deep import check_car_archive, deep_check
@@ -394,7 +395,7 @@ def _build_car(
                 [
                     error(
                         Code.MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED,
-                        "model.tar.gz",
+                        ARCHIVE_NAME,
                         f"the car archive built from {graph_key} is {human_size(total)}, over the limit of "
                         f"{human_size(limit)}",
                         "Train with a smaller network or fewer sensors so the frozen graph is smaller, "
@@ -404,7 +405,7 @@ def _build_car(
             )
         if env.deep and metadata is not None:
             out.seek(0)
-            built_problems.extend(check_car_archive(out, "model.tar.gz", metadata, limits=env.limits))  # type: ignore[arg-type]
+            built_problems.extend(check_car_archive(out, ARCHIVE_NAME, metadata, limits=env.limits))  # type: ignore[arg-type]
         out.seek(0)
         stored = store.write(car_archive_key(model_id), out, total)  # type: ignore[arg-type]
     return stored.size
