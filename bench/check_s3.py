@@ -147,13 +147,13 @@ def in_process(url: str, objects: int) -> bool:
     """One check in this process: the S3 requests it made, against the goal. True if within it."""
     try:
         from drmodels.adapters.sources.s3 import S3Source
-        from drmodels.config import Settings
+        from drmodels.config import load_settings
         from drmodels.rules.inspect import control_keys
         from drmodels.service.check import check_source
     except ImportError as exc:
         print(f"in-process check unavailable ({exc}); skipped")
         return False
-    limits = Settings().limits()
+    limits = load_settings().limits()
     start = time.perf_counter()
     source = S3Source.from_url(url)
     report = check_source(source, limits)

@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +36,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 import servers  # noqa: E402
 from drmodels.adapters.s3.client import make_s3_client  # noqa: E402
 from drmodels.adapters.sources.s3 import S3Source  # noqa: E402
-from drmodels.adapters.store.s3 import S3Store, server_side_copier  # noqa: E402
-from drmodels.bootstrap import SharedClientOpener  # noqa: E402
-from drmodels.registry.db import Registry  # noqa: E402
+from drmodels.bootstrap import build  # noqa: E402
+from drmodels.config import load_settings  # noqa: E402
 from drmodels.rules.limits import Limits  # noqa: E402
 from drmodels.runner.processes import ProcessPool  # noqa: E402
-from drmodels.runner.threads import WorkerPool  # noqa: E402
 from drmodels.service.check import check_source  # noqa: E402
-from drmodels.service.imports.job import Env, run_import  # noqa: E402
+from drmodels.service.deps import Deps  # noqa: E402
+from drmodels.service.imports.job import run_import  # noqa: E402
 from drmodels.service.models import ModelService  # noqa: E402
 from import_fixtures import write_model  # noqa: E402
 
@@ -64,38 +65,54 @@ def _plan_floor(url: str) -> tuple[int, list[str]]:
     return sum(counter.values()) + len(keys), keys
 
 
+def _deps(tmp: Path, run: str) -> Deps:
+    """The service as bootstrap builds it: SQLite registry, S3 store, deep checks off."""
+    settings = load_settings(
+        data_dir=tmp / run, store_url=f"s3://{DST}/{run}", import_deep=False,
+        registry_url=f"sqlite:///{tmp / f'registry-{run}.sqlite3'}",
+    )  # fmt: skip
+    return build(settings)
+
+
+def _requests(deps: Deps) -> Counter[str]:
+    """S3 requests sent so far by the sources opened and the store, by operation."""
+    return Counter(getattr(deps.sources, "requests", {})) + Counter(getattr(deps.store, "requests", {}))
+
+
 def _import_run(tmp: Path, urls: list[str], workers: int, run: int) -> tuple[float, Counter[str]]:
-    store = S3Store.from_url(f"s3://{DST}/run{run}")
-    opener = SharedClientOpener()
-    env = Env(Registry(f"sqlite:///{tmp / f'registry-{run}.sqlite3'}"), store, Limits(),
-              open_source=opener, server_side_copy=server_side_copier, deep=False)  # fmt: skip
-    service = ModelService(env)
+    deps = _deps(tmp, f"run{run}")
+    service = ModelService(deps)
     start = time.perf_counter()
     jobs = [service.accept(f"bench-{i}", url).job_id for i, url in enumerate(urls)]
-    with WorkerPool(workers) as pool:
-        statuses = [f.result() for f in [pool.submit(lambda j: run_import(j, env), j) for j in jobs]]
+    with ThreadPoolExecutor(workers) as pool:
+        statuses = list(pool.map(lambda j: run_import(j, deps), jobs))
     wall = time.perf_counter() - start
     assert statuses == ["READY"] * len(urls), statuses
-    env.registry.close()
-    return wall, opener.requests + store.requests
+    deps.registry.close()
+    return wall, _requests(deps)
+
+
+def _job_in_process(deps: Deps, job_id: int) -> tuple[str, Counter[str]]:
+    """Run one job in a worker process; its status and the S3 requests it sent."""
+    before = _requests(deps)
+    status = run_import(job_id, deps)
+    return str(status), _requests(deps) - before
 
 
 def _import_run_processes(tmp: Path, urls: list[str], processes: int, run: int) -> tuple[float, Counter[str]]:
     """The same imports run by `processes` worker processes (job functions take only ids)."""
-    registry_url = f"sqlite:///{tmp / f'registry-p{run}.sqlite3'}"
-    store_url = f"s3://{DST}/prun{run}"
-    registry = Registry(registry_url)
-    service = ModelService(Env(registry, S3Store.from_url(store_url)))
+    deps = _deps(tmp, f"prun{run}")
+    service = ModelService(deps)
     start = time.perf_counter()
     jobs = [service.accept(f"bench-{i}", url).job_id for i, url in enumerate(urls)]
     requests: Counter[str] = Counter()
-    with ProcessPool(processes, tmp, registry_url, store_url, deep=False) as pool:
-        results = [f.result() for f in [pool.submit(j) for j in jobs]]
+    with ProcessPool(processes, partial(_deps, tmp, f"prun{run}")) as pool:
+        results = [f.result() for f in [pool.submit(_job_in_process, j) for j in jobs]]
     wall = time.perf_counter() - start
     assert [status for status, _ in results] == ["READY"] * len(urls), results
     for _, counted in results:
         requests.update(counted)
-    registry.close()
+    deps.registry.close()
     return wall, requests
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import modelfolders as mf
-from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.folder import FolderSource
 from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.service.check import check_source
@@ -30,7 +30,7 @@ def snapshot(root: Path) -> dict[str, str]:
 def test_drfc_upload_goes_from_refused_to_importable(tmp_path: Path) -> None:
     folder = mf.drfc_upload(tmp_path)
     before = snapshot(tmp_path)
-    assert not check_source(LocalSource(tmp_path), Limits()).importable
+    assert not check_source(FolderSource(tmp_path), Limits()).importable
 
     result = runner.invoke(app, ["fix", str(tmp_path), "--no-deep"])
     assert result.exit_code == 0, result.output
@@ -43,7 +43,7 @@ def test_drfc_upload_goes_from_refused_to_importable(tmp_path: Path) -> None:
     with tarfile.open(tmp_path / "model/model.tar.gz") as tar:
         assert tar.getnames() == ["agent", "agent/model.pb", "model_metadata.json"]
         assert tar.extractfile("agent/model.pb").read() == folder.read("model/model_17.pb")  # type: ignore[union-attr]
-    report = check_source(LocalSource(tmp_path), Limits())
+    report = check_source(FolderSource(tmp_path), Limits())
     assert report.importable and report.problems == []
 
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import modelfolders as mf
-from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.folder import FolderSource
 from drmodels.adapters.sources.tarball import TarballSource
 from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
@@ -93,7 +93,7 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
     (folder.root / "logs").mkdir()
     (folder.root / "logs" / "link.log").symlink_to(tmp_path / "secret")
     (folder.root / "outside").symlink_to(tmp_path, target_is_directory=True)
-    report = check_source(LocalSource(folder.root), Limits())
+    report = check_source(FolderSource(folder.root), Limits())
     assert not any("link" in o.key or o.key.startswith("outside") for o in report.plan.objects)
 
 

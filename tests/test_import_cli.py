@@ -68,12 +68,14 @@ def test_import_show_download_retry_delete(tmp_path: Path) -> None:
 def test_request_errors_are_clear(tmp_path: Path) -> None:
     write_model(tmp_path / "src", checkpoints=2)
     bad = _run(tmp_path, "import", "src", "--name", "no_underscores")
-    assert bad.returncode == 2 and "letters, digits and '-'" in bad.stdout and "Traceback" not in bad.stderr
+    # every error is one line on stderr, led by "error:"
+    assert bad.returncode == 2 and "letters, digits and '-'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.stderr.startswith("error: name:") and bad.stdout == ""
     long = _run(tmp_path, "import", "src", "--name", "ok", "--description", "x" * 256)
-    assert long.returncode == 2 and "1 to 255" in long.stdout
+    assert long.returncode == 2 and "1 to 255" in long.stderr
     assert _run(tmp_path, "import", "src", "--name", "twice", "--wait").returncode == 0
     dup = _run(tmp_path, "import", "src", "--name", "twice")
-    assert dup.returncode == 2 and "already exists" in dup.stdout
+    assert dup.returncode == 2 and "already exists" in dup.stderr
 
 
 def test_bulk_manifest(tmp_path: Path) -> None:

@@ -17,12 +17,12 @@ import pytest
 
 import servers
 from drmodels.adapters.store.local import LocalStore
-from drmodels.adapters.store.s3 import S3Store, server_side_copier
-from drmodels.registry.db import Registry
-from drmodels.service.imports.job import Env, run_import
+from drmodels.adapters.store.s3 import S3Store
+from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
 from import_fixtures import HYPERPARAMETERS, REWARD
+from support.deps import make_deps, service
 
 pytestmark = pytest.mark.tf
 MAKER = Path(__file__).parent / "deep" / "make_tf_models.py"
@@ -52,14 +52,14 @@ def tf_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _local(tmp_path: Path) -> ModelService:
-    return ModelService(Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), LocalStore(tmp_path / "store")))
+    return service(tmp_path, store=LocalStore(tmp_path / "store"), deep=True)
 
 
 def test_real_model_is_ready_with_deep_checks(tf_model: Path, tmp_path: Path) -> None:
     svc = _local(tmp_path)
-    assert svc.env.deep
+    assert svc.deps.options.deep
     job = svc.accept("real", str(tf_model)).job_id
-    assert run_import(job, svc.env) == "READY", [
+    assert run_import(job, svc.deps) == "READY", [
         d["explanation"] for d in svc.get("real").error_details or []
     ]
     model = svc.get("real")
@@ -74,7 +74,7 @@ def test_corrupted_shard_is_refused(tf_model: Path, tmp_path: Path) -> None:
     data[len(data) // 2] ^= 0xFF  # same size, one flipped byte: only the tensor CRCs can tell
     shard.write_bytes(bytes(data))
     svc = _local(tmp_path)
-    assert run_import(svc.accept("flipped", str(broken)).job_id, svc.env) == "IMPORT_ERROR"
+    assert run_import(svc.accept("flipped", str(broken)).job_id, svc.deps) == "IMPORT_ERROR"
     model = svc.get("flipped")
     assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR"
     assert not (tmp_path / "store" / model_prefix(model.id)).exists()
@@ -88,9 +88,8 @@ def test_real_model_s3_to_s3_with_deep_checks(
     upload(tf_model, bucket, "real")
     store_bucket = f"drm-deepstore-{uuid.uuid4().hex[:8]}"
     s3_admin.create_bucket(Bucket=store_bucket)
-    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), S3Store.from_url(f"s3://{store_bucket}/s"),
-              server_side_copy=server_side_copier)  # fmt: skip
-    svc = ModelService(env)
-    assert run_import(svc.accept("real-s3", f"s3://{bucket}/real").job_id, env) == "READY", svc.get(
+    deps = make_deps(tmp_path, store=S3Store.from_url(f"s3://{store_bucket}/s"), deep=True)
+    svc = ModelService(deps)
+    assert run_import(svc.accept("real-s3", f"s3://{bucket}/real").job_id, deps) == "READY", svc.get(
         "real-s3"
     ).error_details

@@ -15,18 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 import servers
 from drmodels.adapters.store.local import LocalStore, file_md5
-from drmodels.adapters.store.s3 import S3Store, server_side_copier
-from drmodels.bootstrap import build_env
-from drmodels.registry.db import Registry
+from drmodels.adapters.store.s3 import S3Store
 from drmodels.service.imports.copy import RetryPolicy
-from drmodels.service.imports.job import Env, run_import
+from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
 from import_fixtures import FaultProxy, checkpoint_name, fault_proxy, write_model  # noqa: F401
+from support.deps import service
 
 pytestmark = pytest.mark.servers
 
@@ -40,15 +40,11 @@ def _via(monkeypatch: pytest.MonkeyPatch, proxy: FaultProxy) -> None:
 
 
 def _local(tmp_path: Path) -> ModelService:
-    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), LocalStore(tmp_path / "store"),
-              retry=FAST, server_side_copy=server_side_copier, deep=False)  # fmt: skip
-    return ModelService(env)
+    return service(tmp_path, store=LocalStore(tmp_path / "store"), retry=FAST)
 
 
 def _s3(tmp_path: Path, store_bucket: str) -> ModelService:
-    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), S3Store.from_url(f"s3://{store_bucket}/st"),
-              retry=FAST, server_side_copy=server_side_copier, deep=False)  # fmt: skip
-    return ModelService(env)
+    return service(tmp_path, store=S3Store.from_url(f"s3://{store_bucket}/st"), retry=FAST)
 
 
 def _files(root: Path) -> list[Path]:
@@ -77,7 +73,7 @@ def test_transient_faults_are_retried(
     _via(monkeypatch, fault_proxy)
     rule = fault_proxy.add("error", DATA, method="GET", times=4)
     svc = _local(tmp_path)
-    assert run_import(svc.accept("flaky", model_url).job_id, svc.env) == "READY"
+    assert run_import(svc.accept("flaky", model_url).job_id, svc.deps) == "READY"
     assert fault_proxy.hits(rule) == 4
 
 
@@ -90,7 +86,7 @@ def test_persistent_faults_are_s3_copy_error(
     _via(monkeypatch, fault_proxy)
     fault_proxy.add("error", DATA, method="GET", times=10_000)
     svc = _local(tmp_path)
-    assert run_import(svc.accept("down", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    assert run_import(svc.accept("down", model_url).job_id, svc.deps) == "IMPORT_ERROR"
     model = svc.get("down")
     assert model.error_code == "S3_COPY_ERROR"
     assert _files(tmp_path / "store" / model_prefix(model.id)) == []
@@ -103,10 +99,10 @@ def test_server_side_copy_faults(
     _via(monkeypatch, fault_proxy)
     svc = _s3(tmp_path, store_bucket)
     rule = fault_proxy.add("error", DATA, method="PUT", header="x-amz-copy-source", times=2)
-    assert run_import(svc.accept("copy-flaky", model_url).job_id, svc.env) == "READY"
+    assert run_import(svc.accept("copy-flaky", model_url).job_id, svc.deps) == "READY"
     assert fault_proxy.hits(rule) == 2
     fault_proxy.add("error", DATA, method="PUT", header="x-amz-copy-source", times=10_000)
-    assert run_import(svc.accept("copy-down", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    assert run_import(svc.accept("copy-down", model_url).job_id, svc.deps) == "IMPORT_ERROR"
     model = svc.get("copy-down")
     assert model.error_code == "S3_COPY_ERROR"
     listed = s3_admin.list_objects_v2(Bucket=store_bucket, Prefix=f"st/{model_prefix(model.id)}/")
@@ -116,12 +112,14 @@ def test_server_side_copy_faults(
 def test_store_failure_is_service_error(
     model_url: str, tmp_path: Path, seaweed: servers.Seaweed, store_bucket: str
 ) -> None:
-    svc = _s3(tmp_path, store_bucket)
-    # our own store refuses us (its keys are wrong); the source stays readable
-    svc.env.store = S3Store(servers.s3_client(seaweed, servers.Keys("drmwrongkey", "drmwrongsecret")),
-                            store_bucket, "st/")  # fmt: skip
-    svc.env.server_side_copy = None
-    assert run_import(svc.accept("no-store", model_url).job_id, svc.env) == "IMPORT_ERROR"
+    # our own store refuses us (its keys are wrong); the source stays readable. The store's client
+    # names the server by another host name, so the copy is streamed, not server-side.
+    client = boto3.client(
+        "s3", endpoint_url=seaweed.endpoint.replace("127.0.0.1", "localhost"), region_name="us-east-1",
+        aws_access_key_id="drmwrongkey", aws_secret_access_key="drmwrongsecret",
+    )  # fmt: skip
+    svc = service(tmp_path, store=S3Store(client, store_bucket, "st/"), retry=FAST)
+    assert run_import(svc.accept("no-store", model_url).job_id, svc.deps) == "IMPORT_ERROR"
     assert svc.get("no-store").error_code == "SERVICE_ERROR"
 
 
@@ -139,7 +137,7 @@ def test_source_edited_during_copy(
         rule = fault_proxy.add("hold", DATA, method="GET")
     job = svc.accept("edited", model_url).job_id
     result: list[str] = []
-    worker = threading.Thread(target=lambda: result.append(run_import(job, svc.env)))
+    worker = threading.Thread(target=lambda: result.append(run_import(job, svc.deps)))
     worker.start()
     try:
         fault_proxy.wait_hit(rule)
@@ -159,11 +157,11 @@ def test_worker_killed_mid_copy_then_retry_completes(
     s3_admin: Any, bucket: str,
 ) -> None:  # fmt: skip
     data_dir = tmp_path / "data"
-    svc = ModelService(build_env(data_dir))
+    svc = service(tmp_path)
     accepted = svc.accept("killed", model_url)
     rule = fault_proxy.add("hold_body", DATA, method="GET")
     env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.endpoint}
-    command = [sys.executable, "-m", "drmodels.runner.job", str(data_dir), str(accepted.job_id)]
+    command = [sys.executable, "-m", "drmodels", "jobs", "run", str(accepted.job_id), "--data-dir", data_dir]
     worker = subprocess.Popen(command,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -182,9 +180,8 @@ def test_worker_killed_mid_copy_then_retry_completes(
         if worker.poll() is None:
             worker.kill()
     assert svc.get("killed").status == "IMPORTING"  # never READY: the copy did not finish
-    job = svc.retry("killed")
-    svc.env.deep = False  # placeholder checkpoint bytes: the deep checks are tested elsewhere
-    assert run_import(job, svc.env) == "READY", svc.get("killed").error_details
+    job = svc.retry("killed")  # deep checks are off: the checkpoint bytes are placeholders
+    assert run_import(job, svc.deps) == "READY", svc.get("killed").error_details
     model = svc.get("killed")
     assert model.status == "READY"
     stored = {p.relative_to(store_model / "virtual").as_posix(): p for p in _files(store_model / "virtual")}

@@ -12,24 +12,23 @@ import pytest
 
 from drmodels.adapters.store.base import StoreError
 from drmodels.adapters.store.local import LocalStore
-from drmodels.registry.db import Registry
+from drmodels.errors import Conflict, InvalidRequest, NotFound
 from drmodels.rules.limits import Limits
-from drmodels.rules.requests import RequestError
-from drmodels.service.imports.job import Env, run_import
-from drmodels.service.models import Conflict, ModelService, NotFound
+from drmodels.service.deps import Deps
+from drmodels.service.imports.job import run_import
+from drmodels.service.models import ModelService
 from drmodels.service.store_keys import car_archive_key, model_prefix
 from import_fixtures import checkpoint_name, write_model
+from support.deps import make_deps, service, with_options
 
 
 def _service(tmp_path: Path, limits: Limits | None = None) -> ModelService:
-    registry = Registry(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
-    store = LocalStore(tmp_path / "store")
-    return ModelService(Env(registry, store, limits or Limits(), deep=False))
+    return service(tmp_path, store=LocalStore(tmp_path / "store"), limits=limits)
 
 
 def _import(svc: ModelService, name: str, source: Path | str) -> str:
     accepted = svc.accept(name, str(source), description="test model")
-    return run_import(accepted.job_id, svc.env)
+    return run_import(accepted.job_id, svc.deps)
 
 
 def test_success_copies_only_planned_checkpoints_and_builds_car(tmp_path: Path) -> None:
@@ -125,7 +124,7 @@ def test_retry_after_fix(tmp_path: Path) -> None:
     (src / "reward_function.py").write_text(reward)
     model = svc.get("fixme")
     job_id = model.jobs[-1].id
-    assert run_import(job_id, svc.env) == "READY"
+    assert run_import(job_id, svc.deps) == "READY"
     model = svc.get("fixme")
     assert model.status == "READY" and model.error_code is None
     assert [e.kind for e in model.events][-3:] == ["retry", "import-started", "ready"]
@@ -157,7 +156,7 @@ def test_delete_removes_store_and_row_not_source(tmp_path: Path) -> None:
 )
 def test_request_rules(tmp_path: Path, name: str, description: str | None, field: str) -> None:
     svc = _service(tmp_path)
-    with pytest.raises(RequestError) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         svc.accept(name, str(tmp_path), description=description)
     assert caught.value.field == field
 
@@ -165,7 +164,7 @@ def test_request_rules(tmp_path: Path, name: str, description: str | None, field
 def test_duplicate_name_refused(tmp_path: Path) -> None:
     svc = _service(tmp_path)
     svc.accept("same", str(tmp_path))
-    with pytest.raises(RequestError, match="already exists"):
+    with pytest.raises(InvalidRequest, match="already exists"):
         svc.accept("same", str(tmp_path))
 
 
@@ -189,8 +188,7 @@ def test_deterministic_archive_is_gzip(tmp_path: Path) -> None:
 def test_deep_checks_run_on_the_stored_copy(tmp_path: Path) -> None:
     """With deep checks on, placeholder checkpoint bytes are refused and nothing stays in the store."""
     src = write_model(tmp_path / "src", checkpoints=2)
-    svc = _service(tmp_path)
-    svc.env.deep = True
+    svc = with_options(_service(tmp_path), deep=True)
     assert _import(svc, "shallow-bytes", src) == "IMPORT_ERROR"
     model = svc.get("shallow-bytes")
     assert model.error_code == "MODEL_VALIDATION_SERVICE_ERROR"
@@ -209,7 +207,7 @@ def test_store_refuses_keys_leaving_its_root(tmp_path: Path, key: str) -> None:
 
 def test_role_arn_rule(tmp_path: Path) -> None:
     svc = _service(tmp_path)
-    with pytest.raises(RequestError) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         svc.accept("ok", "s3://bucket/prefix", role_arn="arn:aws:iam::12:role/x")
     assert caught.value.field == "role_arn"
     accepted = svc.accept(
@@ -219,13 +217,17 @@ def test_role_arn_rule(tmp_path: Path) -> None:
 
 
 def test_jobs_run_in_worker_processes_by_id(tmp_path: Path) -> None:
-    from drmodels.bootstrap import build_env
+    from functools import partial
+
     from drmodels.runner.processes import ProcessPool
 
-    data_dir = tmp_path / "data"
-    svc = ModelService(build_env(data_dir, store_url=str(data_dir / "store")))
+    svc = service(tmp_path)
     jobs = [svc.accept(f"p{i}", str(write_model(tmp_path / f"m{i}", checkpoints=2))).job_id for i in range(3)]
-    with ProcessPool(2, data_dir, store_url=str(data_dir / "store"), deep=False) as pool:
-        results = [f.result() for f in [pool.submit(j) for j in jobs]]
-    assert [status for status, _ in results] == ["READY"] * 3
+    with ProcessPool(2, partial(make_deps, tmp_path)) as pool:
+        results = [f.result() for f in [pool.submit(_run_in_worker, j) for j in jobs]]
+    assert results == ["READY"] * 3
     assert {m.name: m.status for m in svc.list()} == {"p0": "READY", "p1": "READY", "p2": "READY"}
+
+
+def _run_in_worker(deps: Deps, job_id: int) -> str:
+    return str(run_import(job_id, deps))

@@ -15,34 +15,26 @@ import pytest
 import servers
 from drmodels.adapters.store.base import ModelStore
 from drmodels.adapters.store.local import LocalStore
-from drmodels.adapters.store.s3 import S3Store, server_side_copier
-from drmodels.registry.db import Registry
+from drmodels.adapters.store.s3 import S3Store
+from drmodels.rules.limits import Limits
 from drmodels.service.download import download_car, download_model
-from drmodels.service.imports.job import Env, run_import
+from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
 from import_fixtures import checkpoint_name, write_model
+from support.deps import service
 
 pytestmark = pytest.mark.servers
 
 Upload = Callable[[Path, str, str], int]
 
 
-def _s3_service(tmp_path: Path, store_bucket: str) -> ModelService:
-    store = S3Store.from_url(f"s3://{store_bucket}/store")
-    env = Env(
-        Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"),
-        store,
-        server_side_copy=server_side_copier,
-        deep=False,
-    )
-    return ModelService(env)
+def _s3_service(tmp_path: Path, store_bucket: str, limits: Limits | None = None) -> ModelService:
+    return service(tmp_path, store=S3Store.from_url(f"s3://{store_bucket}/store"), limits=limits)
 
 
 def _local_service(tmp_path: Path) -> ModelService:
-    env = Env(Registry(f"sqlite:///{tmp_path / 'r.sqlite3'}"), LocalStore(tmp_path / "store"),
-              server_side_copy=server_side_copier, deep=False)  # fmt: skip
-    return ModelService(env)
+    return service(tmp_path, store=LocalStore(tmp_path / "store"))
 
 
 def _store_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
@@ -69,7 +61,7 @@ def test_s3_to_s3_success_copies_two_of_twenty_checkpoints(
     upload(src, bucket, "models/m1")
     svc = _s3_service(tmp_path, store_bucket)
     accepted = svc.accept("s3-model", f"s3://{bucket}/models/m1", "from S3")
-    assert run_import(accepted.job_id, svc.env) == "READY"
+    assert run_import(accepted.job_id, svc.deps) == "READY"
     model = svc.get("s3-model")
     assert model.checkpoints == [checkpoint_name(18), checkpoint_name(19)]
     keys = _store_keys(s3_admin, store_bucket)
@@ -89,15 +81,15 @@ def test_round_trip_download_reimports_identical(
     src = write_model(tmp_path / "src", checkpoints=4)
     upload(src, bucket, "rt")
     svc = _s3_service(tmp_path, store_bucket)
-    assert run_import(svc.accept("first", f"s3://{bucket}/rt").job_id, svc.env) == "READY"
+    assert run_import(svc.accept("first", f"s3://{bucket}/rt").job_id, svc.deps) == "READY"
     archive = tmp_path / "first.tar.gz"
     with archive.open("wb") as out:
-        download_model(svc.env.store, svc.get("first"), out)
-    assert run_import(svc.accept("second", str(archive)).job_id, svc.env) == "READY"
+        download_model(svc.deps.store, svc.get("first"), out)
+    assert run_import(svc.accept("second", str(archive)).job_id, svc.deps) == "READY"
     assert _manifest(svc, "first") == _manifest(svc, "second")
     first, second = io.BytesIO(), io.BytesIO()
-    download_car(svc.env.store, svc.get("first"), first)
-    download_car(svc.env.store, svc.get("second"), second)
+    download_car(svc.deps.store, svc.get("first"), first)
+    download_car(svc.deps.store, svc.get("second"), second)
     assert first.getvalue() == second.getvalue()
     a, b = svc.get("first"), svc.get("second")
     assert (a.size_bytes, a.checkpoints, a.car_configuration) == (
@@ -125,11 +117,11 @@ def test_car_archive_equal_in_members_to_uploaded_one(
     upload(uploaded_src, bucket, "uploaded")
     svc = _s3_service(tmp_path, store_bucket)
     for name in ("built", "uploaded"):
-        assert run_import(svc.accept(name, f"s3://{bucket}/{name}").job_id, svc.env) == "READY"
+        assert run_import(svc.accept(name, f"s3://{bucket}/{name}").job_id, svc.deps) == "READY"
 
     def members(name: str) -> dict[str, bytes]:
         out = io.BytesIO()
-        download_car(svc.env.store, svc.get(name), out)
+        download_car(svc.deps.store, svc.get(name), out)
         out.seek(0)
         with tarfile.open(fileobj=out) as tar:
             return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
@@ -143,7 +135,7 @@ def test_s3_to_local_store_streams(
     src = write_model(tmp_path / "src", checkpoints=3, data_size=40 * 1024 * 1024 // 16)
     upload(src, bucket, "m")
     svc = _local_service(tmp_path)
-    assert run_import(svc.accept("streamed", f"s3://{bucket}/m").job_id, svc.env) == "READY"
+    assert run_import(svc.accept("streamed", f"s3://{bucket}/m").job_id, svc.deps) == "READY"
     model = svc.get("streamed")
     stored = tmp_path / "store" / model_prefix(model.id) / "virtual" / "model"
     name = checkpoint_name(2)
@@ -203,13 +195,9 @@ def test_inspection_failures_are_import_errors(
         # the graph is under the limit; the archive built from it (tar headers + metadata) is over it
         (model_dir / "model_1.pb").write_bytes(os.urandom(199_500))
     upload(src, bucket, "b")
-    svc = _s3_service(tmp_path, store_bucket)
-    from drmodels.rules.limits import Limits
-
-    svc.env.limits = Limits(
-        checkpoint_file_bytes=200_000, control_file_bytes=200_000, model_tar_bytes=200_000
-    )
-    assert run_import(svc.accept("broken", f"s3://{bucket}/b").job_id, svc.env) == "IMPORT_ERROR"
+    limits = Limits(checkpoint_file_bytes=200_000, control_file_bytes=200_000, model_tar_bytes=200_000)
+    svc = _s3_service(tmp_path, store_bucket, limits)
+    assert run_import(svc.accept("broken", f"s3://{bucket}/b").job_id, svc.deps) == "IMPORT_ERROR"
     model = svc.get("broken")
     assert model.error_code == code, model.error_details
     assert _store_keys(s3_admin, store_bucket) == []
@@ -229,6 +217,6 @@ def test_source_failures(importer_env: servers.Seaweed, s3_admin: Any, bucket: s
         "untrusted": (f"s3://{bucket}/p", roles.untrusted, "ACCOUNT_RESOURCE_DOES_NOT_EXIST"),
     }
     for name, (url, role, code) in cases.items():
-        assert run_import(svc.accept(name, url, role_arn=role).job_id, svc.env) == "IMPORT_ERROR"
+        assert run_import(svc.accept(name, url, role_arn=role).job_id, svc.deps) == "IMPORT_ERROR"
         assert svc.get(name).error_code == code, (name, svc.get(name).error_details)
-    assert run_import(svc.accept("ok", f"s3://{bucket}/p", role_arn=roles.read).job_id, svc.env) == "READY"
+    assert run_import(svc.accept("ok", f"s3://{bucket}/p", role_arn=roles.read).job_id, svc.deps) == "READY"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,13 @@ from alembic import command
 from sqlalchemy.exc import IntegrityError
 
 from drmodels.adapters.store.local import LocalStore
+from drmodels.errors import InvalidRequest
 from drmodels.registry.db import Registry, alembic_config
 from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
-from drmodels.rules.requests import RequestError
-from drmodels.service.imports.job import Env, run_import
+from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from import_fixtures import registry, registry_url, write_model  # noqa: F401  (fixtures)
+from support.deps import make_deps
 
 
 def _model(model_id: str, name: str, account: str = "123456789012") -> Model:
@@ -75,17 +77,18 @@ def test_name_unique_per_account(registry: Registry) -> None:  # noqa: F811
 def test_import_service_on_each_registry(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
     """The whole service on this registry: import, duplicate name, failure, retry, delete."""
     src = write_model(tmp_path / "src", checkpoints=2)
-    svc = ModelService(Env(registry, LocalStore(tmp_path / "store"), deep=False), account_id="123456789012")
-    assert run_import(svc.accept("pg-or-lite", str(src), "d").job_id, svc.env) == "READY"
-    with pytest.raises(RequestError, match="already exists"):
+    deps = replace(make_deps(tmp_path, store=LocalStore(tmp_path / "store")), registry=registry)
+    svc = ModelService(deps, account_id="123456789012")
+    assert run_import(svc.accept("pg-or-lite", str(src), "d").job_id, svc.deps) == "READY"
+    with pytest.raises(InvalidRequest, match="already exists"):
         svc.accept("pg-or-lite", str(src))
     model = svc.get("pg-or-lite")
     assert model.arn.startswith("arn:aws:deepracer:us-east-1:123456789012:model/reinforcement_learning/")
     assert model.size_bytes and model.manifest and model.jobs[0].attempts == 1
     (src / "reward_function.py").rename(tmp_path / "reward.py")
-    assert run_import(svc.accept("second", str(src)).job_id, svc.env) == "IMPORT_ERROR"
+    assert run_import(svc.accept("second", str(src)).job_id, svc.deps) == "IMPORT_ERROR"
     (tmp_path / "reward.py").rename(src / "reward_function.py")
-    assert run_import(svc.retry("second"), svc.env) == "READY"
+    assert run_import(svc.retry("second"), svc.deps) == "READY"
     assert [m.name for m in svc.list()] == ["pg-or-lite", "second"]
     svc.delete("second")
     assert [m.name for m in svc.list()] == ["pg-or-lite"]

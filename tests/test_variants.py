@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import modelfolders as mf
-from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.folder import FolderSource
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code, Severity
 from drmodels.rules.report import Report
@@ -17,7 +17,7 @@ from drmodels.service.check import check_source
 
 def check(folder: mf.ModelFolder | Path) -> Report:
     root = folder.root if isinstance(folder, mf.ModelFolder) else folder
-    return check_source(LocalSource(root), Limits())
+    return check_source(FolderSource(root), Limits())
 
 
 def codes(report: Report) -> list[tuple[Code, str]]:
@@ -313,7 +313,7 @@ def test_size_limits_are_checked_from_the_listing(tmp_path: Path) -> None:
 
 def test_limits_are_configurable(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path)
-    report = check_source(LocalSource(folder.root), Limits(checkpoint_file_bytes=100))
+    report = check_source(FolderSource(folder.root), Limits(checkpoint_file_bytes=100))
     assert {p.code for p in report.errors} == {Code.CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED}
 
 

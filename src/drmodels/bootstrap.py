@@ -1,78 +1,43 @@
-"""Build a job Env from the data dir and the environment (DRMODELS_REGISTRY_URL, DRMODELS_STORE_URL)."""
+"""The composition root: settings -> the immutable dependencies of the service. The only place that
+chooses adapters (each by URL scheme, in its own registry) and the runner."""
 
 from __future__ import annotations
 
-import os
-import threading
-from collections import Counter
-from pathlib import Path
-from typing import Any
-
-from drmodels.adapters.sources.base import Source
-from drmodels.adapters.sources.open import open_source
-from drmodels.adapters.store.base import ModelStore
-from drmodels.adapters.store.local import LocalStore
+from drmodels.adapters.sources.open import SourceOpener
+from drmodels.adapters.store.open import open_store
 from drmodels.config import Settings
-from drmodels.registry.db import Registry, default_url
-from drmodels.service.imports.job import Env
+from drmodels.registry.db import Registry
+from drmodels.runner.detached import DetachedRunner
+from drmodels.runner.threads import ThreadRunner
+from drmodels.service.deps import Deps, ImportOptions, Runner
+from drmodels.service.imports.job import run_import
 
-DEFAULT_DATA_DIR = Path("drmodels-data")
-
-
-def data_dir_from(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    env = os.environ.get("DRMODELS_DATA_DIR")
-    return Path(env) if env else DEFAULT_DATA_DIR
+IN_PROCESS_JOBS = 4
+"""Jobs a long-lived process (server, worker) runs at once in its own pool."""
 
 
-def open_store(data_dir: Path, url: str | None = None) -> ModelStore:
-    """A local folder under the data dir, or the bucket of an s3://bucket/prefix URL."""
-    url = url if url is not None else os.environ.get("DRMODELS_STORE_URL")
-    if url and url.startswith("s3://"):
-        from drmodels.adapters.store.s3 import S3Store
-
-        return S3Store.from_url(url)
-    if url:
-        return LocalStore(Path(url.removeprefix("file://")))
-    return LocalStore(data_dir / "store")
+def source_opener() -> SourceOpener:
+    """What `check` and `fix` need: no registry, no store, nothing written."""
+    return SourceOpener()
 
 
-class SharedClientOpener:
-    """Opens sources like `open_source`, reusing one S3 client for every s3:// source read without a role.
+def build(settings: Settings, *, long_lived: bool = False) -> Deps:
+    """Registry, store, sources, runner, limits and options from the settings.
 
-    Building a boto3 client costs tens of milliseconds of CPU; a bulk import would pay it per model.
-    `requests` counts every request those sources send.
+    A short-lived process (the CLI) runs each job in a detached process that outlives it; a
+    long-lived one runs them in its own thread pool.
     """
 
-    def __init__(self) -> None:
-        self.requests: Counter[str] = Counter()
-        self._client: Any = None
-        self._lock = threading.Lock()
+    def run(job_id: int) -> object:
+        return run_import(job_id, deps)
 
-    def __call__(self, location: str, role_arn: str | None) -> Source:
-        if not location.startswith("s3://") or role_arn:
-            return open_source(location, role_arn=role_arn)
-        from drmodels.adapters.s3.client import make_s3_client
-        from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
-
-        bucket, prefix = parse_s3_url(location)
-        with self._lock:
-            if self._client is None:
-                self._client = make_s3_client(max_pool_connections=64, counter=self.requests)
-        return S3Source(location, bucket, prefix, self._client, None, self.requests)
-
-
-def build_env(data_dir: Path, registry_url: str | None = None, store_url: str | None = None) -> Env:
-    settings = Settings()
-    url = registry_url or os.environ.get("DRMODELS_REGISTRY_URL") or default_url(data_dir)
-    store = open_store(data_dir, store_url)
-    env = Env(Registry(url), store, settings.limits())
-    env.open_source = SharedClientOpener()
-    env.deep = os.environ.get("DRMODELS_IMPORT_DEEP", "1") != "0"
-    try:
-        from drmodels.adapters.store.s3 import server_side_copier
-    except ImportError:  # pragma: no cover - the S3 store is optional at import time
-        return env
-    env.server_side_copy = server_side_copier
-    return env
+    runner: Runner = ThreadRunner(run, IN_PROCESS_JOBS) if long_lived else DetachedRunner(settings.data_dir)
+    deps = Deps(
+        registry=Registry(settings.registry),
+        store=open_store(settings.store),
+        sources=source_opener(),
+        runner=runner,
+        limits=settings.limits(),
+        options=ImportOptions(deep=settings.import_deep),
+    )
+    return deps

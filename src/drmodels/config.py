@@ -1,22 +1,39 @@
-"""Runtime settings from the environment (DRMODELS_*), turned into the pure rules' Limits."""
+"""Every DRMODELS_* setting, in one class, validated once on load (pydantic-settings).
+
+No other module reads the environment for drmodels' own settings; the AWS_* variables are read by
+boto3 itself. A bad value is a ConfigError with one line naming the variable and what it must be.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from drmodels.rules.limits import Limits, MiB
+from drmodels.errors import ConfigError
+from drmodels.rules.limits import FileKind, Limits, MiB
+
+PREFIX = "DRMODELS_"
+ByteLimit = Annotated[int, Field(ge=0)]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DRMODELS_")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid")
 
     data_dir: Path = Path("drmodels-data")
-    model_tar_max_bytes: int = 500 * MiB
-    checkpoint_file_max_bytes: int = 500 * MiB
-    control_file_max_bytes: int = 1 * MiB
-    reward_function_max_bytes: int = 1 * MiB
+    """The embedded registry (SQLite) and store (a folder) live here unless the URLs say otherwise."""
+    registry_url: str | None = None
+    """SQLAlchemy URL of the registry; default sqlite:///DATA_DIR/registry.sqlite3."""
+    store_url: str | None = None
+    """s3://bucket/prefix, file://PATH or a path; default DATA_DIR/store."""
+    model_tar_max_bytes: ByteLimit = 500 * MiB
+    checkpoint_file_max_bytes: ByteLimit = 500 * MiB
+    control_file_max_bytes: ByteLimit = 1 * MiB
+    reward_function_max_bytes: ByteLimit = 1 * MiB
+    import_deep: bool = True
+    """Deep checks (checkpoint tensors, graphs, the car archive) of every imported model."""
 
     def limits(self) -> Limits:
         return Limits(
@@ -25,3 +42,44 @@ class Settings(BaseSettings):
             control_file_bytes=self.control_file_max_bytes,
             reward_function_bytes=self.reward_function_max_bytes,
         )
+
+    @property
+    def registry(self) -> str:
+        return self.registry_url or f"sqlite:///{(self.data_dir / 'registry.sqlite3').resolve()}"
+
+    @property
+    def store(self) -> str:
+        return self.store_url or str(self.data_dir / "store")
+
+
+LIMIT_SETTINGS = {
+    FileKind.REWARD: "reward_function_max_bytes",
+    FileKind.CONTROL: "control_file_max_bytes",
+    FileKind.CHECKPOINT: "checkpoint_file_max_bytes",
+    FileKind.CAR_ARCHIVE: "model_tar_max_bytes",
+}
+"""The setting that raises the limit of each file class."""
+
+
+def env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment, `overrides` (command-line options) first; None is no override."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, given)) from None
+
+
+def _one_line(exc: ValidationError, given: dict[str, Any]) -> str:
+    parts = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        where = f"--{field.replace('_', '-')}" if field in given else env_name(field)
+        value = err.get("input")
+        shown = f"={value}" if isinstance(value, str | int | float) else ""
+        parts.append(f"{where}{shown}: {err['msg']}")
+    return "; ".join(parts)

@@ -5,10 +5,11 @@
     ├── FormatError          bytes that are not the format they claim to be (formats/); the rules
     │                        turn these into Problems, so they never reach an entrypoint
     ├── ProblemError         carries the Problems (spec code + our explanation and fix) that end it
-    │   ├── SourceError      a model source that cannot be reached or read (adapters/sources)
+    │   ├── SourceError      a model source that cannot be reached or read (adapters/sources/base.py)
     │   ├── CopyFailed       one planned object could not be copied into the store
-    │   └── ImportFailed     an import job refused or failed (service/imports)
+    │   └── ImportFailed     an import job refused the model or failed
     ├── StoreError           our own model store failed (SERVICE_ERROR when it ends an import)
+    │   └── SizeMismatch     a stream gave another size than announced (adapters/store/base.py)
     ├── InvalidRequest       a request refused before anything starts; `field` names the input
     ├── NotFound             no such model in this account (another account's model included)
     ├── Conflict             the action does not fit the model's status
@@ -55,6 +56,14 @@ class ProblemError(DrmodelsError):
     @property
     def code(self) -> Code:
         return self.problems[0].code
+
+
+class CopyFailed(ProblemError):
+    """One planned object could not be copied into the store."""
+
+
+class ImportFailed(ProblemError):
+    """An import job refused the model or failed; every problem found is in `problems`."""
 
 
 class StoreError(DrmodelsError):

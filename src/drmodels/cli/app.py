@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from drmodels.cli import check, fix, imports, models, sample
+from drmodels.cli import check, fix, imports, jobs, models, sample
+from drmodels.cli.errors import AnsweringGroup
 
 app = typer.Typer(
     name="drmodels",
     help="Inspect, repair, import and keep AWS DeepRacer models.",
     no_args_is_help=True,
     add_completion=False,
+    cls=AnsweringGroup,
 )
 
 
@@ -19,5 +21,5 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, sample):
+for module in (check, fix, imports, models, sample, jobs):
     module.register(app)

@@ -9,10 +9,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drmodels.cli.check import print_report
-from drmodels.config import Settings
+from drmodels.bootstrap import source_opener
+from drmodels.cli.options import settings
+from drmodels.cli.render import print_report
 from drmodels.service.check import check_location
-from drmodels.service.fix import FixError, apply_fixes, plan_fixes
+from drmodels.service.fix import apply_fixes, plan_fixes
 
 
 def fix(
@@ -31,31 +32,23 @@ def fix(
     Only adds files; never deletes or overwrites one of yours. Exit 0 when the folder is importable.
     """
     console = Console(soft_wrap=True)
-    limits = Settings().limits()
+    limits = settings().limits()
     if not folder.is_dir():
         console.print(
             f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
             "for an archive or S3 prefix, download or extract it first."
         )
         raise typer.Exit(2)
-    try:
-        changes = plan_fixes(folder, limits, checkpoint)
-    except FixError as exc:
-        console.print(f"[red]✘ {escape(str(exc))}[/]")
-        raise typer.Exit(2) from None
+    changes = plan_fixes(folder, limits, checkpoint)
     if not changes:
         console.print("Nothing to repair automatically.")
     for change in changes:
         console.print(f"{'would ' if dry_run else ''}[green]{escape(change.describe())}[/]", highlight=False)
     if dry_run:
         raise typer.Exit(0)
-    try:
-        apply_fixes(folder, changes)
-    except (FixError, OSError) as exc:
-        console.print(f"[red]✘ {escape(str(exc))}[/]")
-        raise typer.Exit(2) from None
+    apply_fixes(folder, changes)
     console.print()
-    report, _ = check_location(str(folder), limits, deep=deep)
+    report, _ = check_location(str(folder), limits, source_opener(), deep=deep)
     print_report(console, report)
     raise typer.Exit(0 if report.importable else 1)
 

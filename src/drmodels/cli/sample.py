@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drmodels.config import Settings
-from drmodels.rules.limits import Limits, human_size
+from drmodels.cli.options import settings
+from drmodels.config import LIMIT_SETTINGS, env_name
+from drmodels.rules.limits import FileKind, Limits, file_kind, human_size
 from drmodels.rules.metadata import CAMERAS, LIDARS, NETWORKS
 from drmodels.sample import SampleError, SampleOptions, write_sample
 from drmodels.sample.model import DEFAULT_ACTIONS
@@ -71,12 +72,10 @@ def over_limits(files: list[tuple[str, int]], limits: Limits) -> list[str]:
     """Notes on written files `drmodels check` will refuse for their size under these limits."""
     notes = []
     for key, size in files:
-        if key.endswith(".tar.gz"):
-            limit, setting = limits.model_tar_bytes, "DRMODELS_MODEL_TAR_MAX_BYTES"
-        elif ".ckpt." in key:
-            limit, setting = limits.checkpoint_file_bytes, "DRMODELS_CHECKPOINT_FILE_MAX_BYTES"
-        else:
+        kind = file_kind(key)
+        if kind not in (FileKind.CAR_ARCHIVE, FileKind.CHECKPOINT):
             continue
+        limit, setting = limits.rule(kind).limit, env_name(LIMIT_SETTINGS[kind])
         if size > limit:
             notes.append(
                 f"{key} is {human_size(size)}, over the {human_size(limit)} limit: `drmodels check` "
@@ -136,7 +135,7 @@ def sample(
     )
     for key, size in result.files:
         console.print(f"  {escape(key):<48} {human_size(size):>10}", highlight=False)
-    for note in over_limits(result.files, Settings().limits()):
+    for note in over_limits(result.files, settings().limits()):
         console.print(f"[yellow]! {escape(note)}[/]", highlight=False)
     console.print(f"\nNext: drmodels check {escape(str(folder))}", highlight=False)
 

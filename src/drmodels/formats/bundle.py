@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import google_crc32c
 
 from drmodels.errors import FormatError
 from drmodels.formats import protobuf as protos
 from drmodels.formats.sstable import TableError, read_table, unmask
+from drmodels.formats.streams import Readable
 
 CHUNK = 1 << 20
 
@@ -50,10 +51,6 @@ DTYPES: dict[int, tuple[str, int]] = {
     22: ("uint32", 4),
     23: ("uint64", 8),
 }
-
-
-class Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class BundleError(FormatError):

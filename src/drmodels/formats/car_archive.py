@@ -7,6 +7,8 @@ import io
 import tarfile
 from typing import IO, BinaryIO
 
+from drmodels.formats.streams import Exactly
+
 ARCHIVE_NAME = "model.tar.gz"
 GRAPH_MEMBER = "agent/model.pb"
 METADATA_MEMBER = "model_metadata.json"
@@ -33,26 +35,5 @@ def build_car_archive(graph: BinaryIO, graph_size: int, metadata_json: bytes, ou
         tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
     ):
         tar.addfile(_member("agent", 0, 0o755, tarfile.DIRTYPE))
-        tar.addfile(_member(GRAPH_MEMBER, graph_size), _Exactly(graph, graph_size))
+        tar.addfile(_member(GRAPH_MEMBER, graph_size), Exactly(graph, graph_size, "the frozen graph"))
         tar.addfile(_member(METADATA_MEMBER, len(metadata_json)), io.BytesIO(metadata_json))
-
-
-class _Exactly(io.RawIOBase):
-    """A reader that yields exactly `size` bytes of `inner`, failing if it is shorter."""
-
-    def __init__(self, inner: BinaryIO, size: int) -> None:
-        self._inner = inner
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._left <= 0:
-            return 0
-        chunk = self._inner.read(min(len(buffer), self._left))
-        if not chunk:
-            raise OSError(f"frozen graph ended {self._left} bytes early")
-        buffer[: len(chunk)] = chunk
-        self._left -= len(chunk)
-        return len(chunk)

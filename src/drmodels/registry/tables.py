@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from drmodels.clock import utcnow
+from drmodels.registry.statuses import JobStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -20,29 +22,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
-
-
-class ModelStatus(StrEnum):
-    """The subset of the API's ModelStatus an imported model goes through."""
-
-    IMPORTING = "IMPORTING"
-    MIGRATING = "MIGRATING"
-    READY = "READY"
-    DELETING = "DELETING"
-    IMPORT_ERROR = "IMPORT_ERROR"
-    MIGRATE_ERROR = "MIGRATE_ERROR"
-
-
-class JobStatus(StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-
-
-def utcnow() -> datetime:
-    """Naive UTC, the same on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Account(Base):

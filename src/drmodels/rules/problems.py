@@ -6,8 +6,10 @@ of a Problem are ours, written for the model at hand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from drmodels.rules.repairs import Repair
 
@@ -138,6 +140,18 @@ class Problem:
             "fix": self.fix,
             "auto_fix": self.auto_fix,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
+        """The Problem `as_dict` wrote (the repair is not kept: it applies to a local folder only)."""
+        return cls(
+            Code(str(data["code"])),
+            str(data.get("path") or ""),
+            str(data.get("explanation") or ""),
+            str(data.get("fix") or ""),
+            Severity(str(data.get("severity") or Severity.ERROR.value)),
+            bool(data.get("auto_fix", False)),
+        )
 
 
 def error(

@@ -1,9 +1,10 @@
-"""Import request rules from the API's shapes: model name, description, role ARN, source."""
+"""Import request rules from the API's shapes: model name, description, role ARN, account, source."""
 
 from __future__ import annotations
 
 import re
-import uuid
+
+from drmodels.errors import InvalidRequest
 
 NAME = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
 ROLE_ARN = re.compile(r"^arn:aws(-iso)?:iam::[0-9]{12}:role/(service-role/)?[a-zA-Z0-9_+=,.\-@]{1,64}$")
@@ -11,21 +12,12 @@ ACCOUNT = re.compile(r"^[0-9]{12}$")
 REGION = re.compile(r"^[a-z0-9-]+$")
 
 
-class RequestError(ValueError):
-    """A request refused before anything starts: which field, and why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 def check_name(name: str) -> str:
     if not 1 <= len(name) <= 64:
-        raise RequestError("name", f"a model name has 1 to 64 characters; {name!r} has {len(name)}")
+        raise InvalidRequest("name", f"a model name has 1 to 64 characters; {name!r} has {len(name)}")
     if not NAME.match(name):
         bad = sorted({c for c in name if not re.match(r"[a-zA-Z0-9-]", c)})
-        raise RequestError(
+        raise InvalidRequest(
             "name",
             f"a model name may only contain letters, digits and '-'; {name!r} contains {' '.join(bad)!r}",
         )
@@ -36,11 +28,11 @@ def check_description(description: str | None) -> str | None:
     if description is None:
         return None
     if not 1 <= len(description) <= 255:
-        raise RequestError(
+        raise InvalidRequest(
             "description", f"a description has 1 to 255 characters; this one has {len(description)}"
         )
     if "\n" in description or "\r" in description:
-        raise RequestError("description", "a description is a single line")
+        raise InvalidRequest("description", "a description is a single line")
     return description
 
 
@@ -48,7 +40,7 @@ def check_role_arn(role_arn: str | None) -> str | None:
     if role_arn is None:
         return None
     if not ROLE_ARN.match(role_arn):
-        raise RequestError(
+        raise InvalidRequest(
             "role_arn", f"{role_arn!r} is not an IAM role ARN like arn:aws:iam::123456789012:role/NAME"
         )
     return role_arn
@@ -56,21 +48,15 @@ def check_role_arn(role_arn: str | None) -> str | None:
 
 def check_account(account_id: str) -> str:
     if not ACCOUNT.match(account_id):
-        raise RequestError("account", f"an account id has exactly 12 digits; got {account_id!r}")
+        raise InvalidRequest("account", f"an account id has exactly 12 digits; got {account_id!r}")
     return account_id
 
 
 def check_source_location(location: str) -> str:
     if not location.strip():
-        raise RequestError("source", "the source is empty: give an s3://bucket/prefix, a folder or a .tar.gz")
+        raise InvalidRequest(
+            "source", "the source is empty: give an s3://bucket/prefix, a folder or a .tar.gz"
+        )
     if location.startswith("s3://") and len(location.removeprefix("s3://").strip("/")) == 0:
-        raise RequestError("source", f"{location!r} names no bucket")
+        raise InvalidRequest("source", f"{location!r} names no bucket")
     return location
-
-
-def new_model_id() -> str:
-    return uuid.uuid4().hex
-
-
-def model_arn(region: str, account_id: str, model_id: str) -> str:
-    return f"arn:aws:deepracer:{region}:{account_id}:model/reinforcement_learning/{model_id}"

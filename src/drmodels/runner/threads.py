@@ -1,29 +1,20 @@
-"""The embedded runner: a bounded in-process thread pool calling job functions with ids."""
+"""The in-process runner: a bounded thread pool calling a job function with ids (a long-lived process's)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
-
-T = TypeVar("T")
+from concurrent.futures import ThreadPoolExecutor
 
 
-class WorkerPool:
+class ThreadRunner:
     """At most `size` jobs run at once; the rest wait in the queue."""
 
-    def __init__(self, size: int = 4) -> None:
-        self.size = max(1, size)
-        self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="job")
+    def __init__(self, job: Callable[[int], object], size: int = 4) -> None:
+        self._job = job
+        self._pool = ThreadPoolExecutor(max(1, size), thread_name_prefix="job")
 
-    def submit(self, job: Callable[[int], T], job_id: int) -> Future[T]:
-        return self._pool.submit(job, job_id)
+    def submit(self, job_id: int) -> None:
+        self._pool.submit(self._job, job_id)
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.shutdown()

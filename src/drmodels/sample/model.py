@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drmodels.errors import DrmodelsError
 from drmodels.formats.bundle_writer import TensorSpec, write_checkpoint
 from drmodels.formats.car_archive import build_car_archive
 from drmodels.rules.metadata import NETWORKS, ModelMetadata, parse_model_metadata
@@ -29,7 +30,7 @@ CHECKPOINTS = ((3, 2318, 71.4), (5, 3921, 64.9))
 """(iteration, steps, average evaluation progress) of the checkpoints kept: best first, then last."""
 
 
-class SampleError(ValueError):
+class SampleError(DrmodelsError, ValueError):
     """The options do not describe a model DeepRacer can train, or the folder is not empty."""
 
 

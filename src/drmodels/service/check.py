@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.sources.open import open_source
 from drmodels.rules.inspect import control_keys, inspect
 from drmodels.rules.limits import Limits
-from drmodels.rules.problems import Problem, error
+from drmodels.rules.problems import Problem
 from drmodels.rules.report import Report
-
-
-def source_problem(exc: SourceError) -> Problem:
-    return error(exc.code, exc.path, exc.message, exc.fix)
+from drmodels.service.deps import SourceOpener
 
 
 def check_source(source: Source, limits: Limits) -> Report:
@@ -19,27 +15,32 @@ def check_source(source: Source, limits: Limits) -> Report:
     try:
         objects = list(source.list())
     except SourceError as exc:
-        return Report(source.location, [source_problem(exc)])
+        return Report(source.location, list(exc.problems))
     contents: dict[str, bytes] = {}
     unreadable: list[Problem] = []
     for key in control_keys(objects, limits):
         try:
-            contents[key] = source.read(key, max(limits.control_file_bytes, limits.reward_function_bytes))
+            contents[key] = source.read(key, limits.control_read_bytes)
         except SourceError as exc:
-            unreadable.append(source_problem(exc))
+            unreadable.extend(exc.problems)
     report = inspect(source.location, objects, contents, limits)
     report.problems[:0] = unreadable
     return report
 
 
 def check_location(
-    location: str, limits: Limits, *, role_arn: str | None = None, deep: bool | None = None
+    location: str,
+    limits: Limits,
+    sources: SourceOpener,
+    *,
+    role_arn: str | None = None,
+    deep: bool | None = None,
 ) -> tuple[Report, list[dict[str, object]] | None]:
     """Open what the user named and check it; deep checks (default: not for s3://) add the tensors."""
     try:
-        source = open_source(location, role_arn=role_arn)
+        source = sources(location, role_arn)
     except SourceError as exc:
-        return Report(location, [source_problem(exc)]), None
+        return Report(location, list(exc.problems)), None
     report = check_source(source, limits)
     if deep is None:
         deep = not location.startswith("s3://")

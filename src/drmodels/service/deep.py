@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.formats import bundle
+from drmodels.formats.streams import Counting
 from drmodels.rules import layout
 from drmodels.rules.deep import network
 from drmodels.rules.deep.archive import ArchiveLimits, check_archive
@@ -39,6 +40,9 @@ class DeepResult:
     """[{"name": "4_Step-162.ckpt", "tensors": [{"name", "dtype", "shape"}]}], for `check --deep --json`."""
     bytes_read: int = 0
     """Bytes of model content read (shards, indexes, graphs, archives), for throughput reports."""
+
+    def add_read(self, n: int) -> None:
+        self.bytes_read += n
 
     @property
     def ok(self) -> bool:
@@ -65,17 +69,6 @@ def _unreadable(key: str, exc: BaseException) -> Problem:
         f"{key}: could not be read for deep validation ({type(exc).__name__}: {exc})",
         "Check that the file is readable and retry; if it persists, upload the file again.",
     )
-
-
-class _Counter:
-    def __init__(self, inner: BinaryIO, result: DeepResult) -> None:
-        self._inner = inner
-        self._result = result
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._inner.read(n)
-        self._result.bytes_read += len(data)
-        return data
 
 
 @contextlib.contextmanager
@@ -147,7 +140,7 @@ def _stream_archive(
     with _guard(result, key):
         raw = source.open(key)
         try:
-            stream = _Counter(raw, result)
+            stream = Counting(raw, result.add_read)
             result.problems.extend(check_car_archive(stream, key, metadata, limits=limits))  # type: ignore[arg-type]
         finally:
             raw.close()
@@ -215,7 +208,7 @@ def _checkpoint(
 def _shard(source: Source, key: str, entries: list[bundle.TensorEntry], result: DeepResult) -> None:
     raw = source.open(key)
     try:
-        findings = bundle.verify_shard(_Counter(raw, result), entries)
+        findings = bundle.verify_shard(Counting(raw, result.add_read), entries)
     finally:
         raw.close()
     for f in findings:

@@ -9,13 +9,20 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from drmodels.adapters.store.base import ModelStore, StoredObject
+from drmodels.errors import Conflict, NotFound
+from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
 from drmodels.rules import layout
 from drmodels.service.store_keys import car_archive_key, virtual_key, virtual_prefix
 
 
-class NothingToDownload(LookupError):
-    pass
+class NothingToDownload(NotFound):
+    """The model has no such content (no logs, no car archive)."""
+
+
+def _ready(model: Model) -> None:
+    if model.status != ModelStatus.READY:
+        raise Conflict(f"model {model.name!r} is {model.status}; only READY models can be downloaded")
 
 
 def _is_log(key: str) -> bool:
@@ -24,6 +31,7 @@ def _is_log(key: str) -> bool:
 
 def _tar(store: ModelStore, model: Model, out: BinaryIO, keep: Callable[[str], bool]) -> int:
     """A deterministic .tar.gz of the virtual model's objects that `keep` selects; returns the count."""
+    _ready(model)
     prefix = virtual_prefix(model.id)
     cut = len(prefix) + 1
     objects: list[StoredObject] = sorted(store.scan(prefix), key=lambda o: o.key)
@@ -52,6 +60,7 @@ def download_logs(store: ModelStore, model: Model, out: BinaryIO) -> int:
 
 
 def car_key(store: ModelStore, model: Model) -> str:
+    _ready(model)
     for key in (car_archive_key(model.id), *(virtual_key(model.id, k) for k in layout.CAR_ARCHIVES)):
         if store.stat(key) is not None:
             return key

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from drmodels.adapters.sources.base import SourceError
-from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.folder import FolderSource
+from drmodels.errors import DrmodelsError
 from drmodels.formats.car_archive import build_car_archive
 from drmodels.rules.checkpoints import (
     complete_checkpoints,
@@ -35,7 +36,7 @@ from drmodels.service.check import check_source
 MAX_ROUNDS = 4
 
 
-class FixError(Exception):
+class FixError(DrmodelsError):
     """A repair that cannot be made as asked (e.g. --checkpoint names no complete checkpoint)."""
 
 
@@ -56,12 +57,16 @@ class _Overlay:
     """A local folder plus the files the planned repairs would add."""
 
     def __init__(self, root: Path) -> None:
-        self.base = LocalSource(root)
+        self.base = FolderSource(root)
         self.added: dict[str, tuple[int, bytes | None]] = {}
 
     @property
     def location(self) -> str:
         return self.base.location
+
+    @property
+    def concurrent_reads(self) -> int:
+        return 1
 
     def list(self) -> Iterator[ObjectInfo]:
         yield from self.base.list()
@@ -78,7 +83,7 @@ class _Overlay:
             return data[:max_bytes]
         return self.base.read(key, max_bytes)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
         return io.BytesIO(self.read(key, 1 << 62)) if key in self.added else self.base.open(key)
 
     def exists(self, key: str) -> bool:
@@ -86,7 +91,7 @@ class _Overlay:
 
     def add(self, repair: Repair, limits: Limits) -> None:
         if isinstance(repair, CopyFile):
-            data = self.read(repair.source, max(limits.control_file_bytes, limits.reward_function_bytes))
+            data = self.read(repair.source, limits.control_read_bytes)
             self.added[repair.target] = (len(data), data)
         elif isinstance(repair, WritePointer):
             self.added[repair.target] = (len(repair.name), repair.name.encode())

@@ -1,43 +1,30 @@
-"""The model service: accept an import, retry, delete, look models up. Jobs run elsewhere (runner)."""
+"""The model service: accept an import, look models up, retry, delete. Jobs run elsewhere (runner)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from drmodels.registry.tables import Account, ImportJob, JobStatus, Model, ModelEvent, ModelStatus, utcnow
-from drmodels.rules import requests as names
-from drmodels.rules.requests import RequestError
-from drmodels.service.imports.job import Env, owner_alive
+from drmodels.errors import Conflict, InvalidRequest, NotFound
+from drmodels.registry.queries import account_models, find_model
+from drmodels.registry.statuses import JobStatus, ModelStatus
+from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
+from drmodels.rules import requests
+from drmodels.service.deps import Deps
+from drmodels.service.jobs import lost, owner_alive
 from drmodels.service.store_keys import model_prefix
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 
 
-STALE_AFTER = timedelta(minutes=15)
-"""A running job that has not reported progress for this long is taken as lost (its worker may be on
-another host, where its pid cannot be checked)."""
-
-
-def _stale(heartbeat: datetime | None) -> bool:
-    return heartbeat is None or utcnow() - heartbeat > STALE_AFTER
-
-
-class NotFound(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no model named {name!r}")
-        self.name = name
-
-
-class Conflict(RuntimeError):
-    """The action does not fit the model's status."""
+def model_arn(region: str, account_id: str, model_id: str) -> str:
+    return f"arn:aws:deepracer:{region}:{account_id}:model/reinforcement_learning/{model_id}"
 
 
 @dataclass(frozen=True)
@@ -48,60 +35,64 @@ class Accepted:
 
 
 class ModelService:
-    def __init__(self, env: Env, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
-        self.env = env
-        self.account_id = names.check_account(account_id)
+    """One account's models."""
+
+    def __init__(self, deps: Deps, account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION) -> None:
+        self.deps = deps
+        self.account_id = requests.check_account(account_id)
         self.region = region
 
     def accept(
         self, name: str, source: str, description: str | None = None, role_arn: str | None = None
     ) -> Accepted:
         """Step 1: validate the request and register the model as IMPORTING with a queued job."""
-        names.check_name(name)
-        names.check_description(description)
-        names.check_role_arn(role_arn)
-        names.check_source_location(source)
+        requests.check_name(name)
+        requests.check_description(description)
+        requests.check_role_arn(role_arn)
+        requests.check_source_location(source)
         if "://" not in source:  # a local folder or archive: keep where it is, so retry works anywhere
             source = str(Path(source).expanduser().absolute())
-        model_id = names.new_model_id()
-        arn = names.model_arn(self.region, self.account_id, model_id)
+        model_id = uuid.uuid4().hex
+        arn = model_arn(self.region, self.account_id, model_id)
+        now = self.deps.clock()
         try:
-            with self.env.registry.session() as s:
+            with self.deps.registry.session() as s:
                 if s.get(Account, self.account_id) is None:
-                    s.add(Account(id=self.account_id))
+                    s.add(Account(id=self.account_id, created_at=now))
                     s.flush()
-                if self._find(s, name) is not None:
-                    raise RequestError("name", self._taken(name))
-                model = Model(
-                    id=model_id,
-                    account_id=self.account_id,
-                    name=name,
-                    arn=arn,
-                    description=description,
-                    status=ModelStatus.IMPORTING.value,
-                    was_imported=True,
-                    was_migrated=False,
-                    import_src_location=source,
-                    role_arn=role_arn,
-                    size_bytes=0,
-                    packaging_complete=False,
+                if find_model(s, self.account_id, name) is not None:
+                    raise InvalidRequest("name", self._taken(name))
+                s.add(
+                    Model(
+                        id=model_id,
+                        account_id=self.account_id,
+                        name=name,
+                        arn=arn,
+                        description=description,
+                        status=ModelStatus.IMPORTING.value,
+                        was_imported=True,
+                        was_migrated=False,
+                        import_src_location=source,
+                        role_arn=role_arn,
+                        size_bytes=0,
+                        packaging_complete=False,
+                        creation_time=now,
+                    )
                 )
-                s.add(model)
                 job = ImportJob(
-                    model_id=model_id,
-                    source=source,
-                    role_arn=role_arn,
-                    status=JobStatus.QUEUED.value,
-                    attempts=0,
-                )
+                    model_id=model_id, source=source, role_arn=role_arn, status=JobStatus.QUEUED.value,
+                    attempts=0, created_at=now,
+                )  # fmt: skip
                 s.add(job)
                 s.add(
-                    ModelEvent(model_id=model_id, kind="accepted", message=f"import requested from {source}")
+                    ModelEvent(
+                        model_id=model_id, at=now, kind="accepted", message=f"import requested from {source}"
+                    )
                 )
                 s.flush()
                 job_id = job.id
         except IntegrityError as exc:  # a concurrent request took the name first
-            raise RequestError("name", self._taken(name)) from exc
+            raise InvalidRequest("name", self._taken(name)) from exc
         return Accepted(model_id, job_id, arn)
 
     def _taken(self, name: str) -> str:
@@ -110,41 +101,31 @@ class ModelService:
             "choose another name or delete that model first"
         )
 
-    def _find(self, s: Session, name: str) -> Model | None:
-        return s.scalars(
-            sa.select(Model)
-            .where(Model.account_id == self.account_id, Model.name == name)
-            .options(selectinload(Model.jobs), selectinload(Model.events))
-        ).one_or_none()
+    def _find(self, s: Session, name: str) -> Model:
+        model = find_model(s, self.account_id, name)
+        if model is None:
+            raise NotFound(f"no model named {name!r}")
+        return model
 
     def get(self, name: str) -> Model:
-        with self.env.registry.session() as s:
-            model = self._find(s, name)
-            if model is None:
-                raise NotFound(name)
-            return model
+        with self.deps.registry.session() as s:
+            return self._find(s, name)
 
     def list(self) -> Sequence[Model]:
-        with self.env.registry.session() as s:
-            return s.scalars(
-                sa.select(Model)
-                .where(Model.account_id == self.account_id)
-                .order_by(Model.creation_time, Model.name)
-                .options(selectinload(Model.jobs), selectinload(Model.events))
-            ).all()
+        with self.deps.registry.session() as s:
+            return account_models(s, self.account_id)
 
     def retry(self, name: str) -> int:
         """ "Update": re-run an errored (or orphaned) import from its recorded source; returns the job id."""
-        with self.env.registry.session() as s:
+        now = self.deps.clock()
+        with self.deps.registry.session() as s:
             model = self._find(s, name)
-            if model is None:
-                raise NotFound(name)
             last = model.jobs[-1] if model.jobs else None
             orphaned = (
                 model.status == ModelStatus.IMPORTING
                 and last is not None
                 and last.status == JobStatus.RUNNING
-                and (not owner_alive(last.owner) or _stale(last.heartbeat_at))
+                and lost(last.owner, last.heartbeat_at, now)
             )
             if model.status != ModelStatus.IMPORT_ERROR and not orphaned:
                 raise Conflict(
@@ -160,12 +141,14 @@ class ModelService:
                 role_arn=model.role_arn,
                 status=JobStatus.QUEUED.value,
                 attempts=0,
+                created_at=now,
             )
             s.add(job)
             model.status = ModelStatus.IMPORTING.value
             s.add(
                 ModelEvent(
                     model_id=model.id,
+                    at=now,
                     kind="retry",
                     message=f"retry requested (was {model.error_code or 'interrupted'})",
                 )
@@ -175,10 +158,8 @@ class ModelService:
 
     def delete(self, name: str) -> None:
         """Remove the stored content, then the registry row; the user's source is never touched."""
-        with self.env.registry.session() as s:
+        with self.deps.registry.session() as s:
             model = self._find(s, name)
-            if model is None:
-                raise NotFound(name)
             last = model.jobs[-1] if model.jobs else None
             if (
                 model.status == ModelStatus.IMPORTING
@@ -189,8 +170,8 @@ class ModelService:
                 raise Conflict(f"model {name!r} is being imported; wait for it to finish, then delete it")
             model.status = ModelStatus.DELETING.value
             model_id = model.id
-        self.env.store.delete_prefix(model_prefix(model_id))
-        with self.env.registry.session() as s:
+        self.deps.store.delete_prefix(model_prefix(model_id))
+        with self.deps.registry.session() as s:
             row = s.get(Model, model_id)
             if row is not None:
                 s.delete(row)

@@ -1,23 +1,32 @@
-"""The storage port: what the service needs from a model source or from our store."""
+"""The source port: what the service needs from a model source (a folder, a .tar.gz, an S3 prefix)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
+from drmodels.errors import ProblemError
 from drmodels.rules.objects import ObjectInfo
-from drmodels.rules.problems import Code
+from drmodels.rules.problems import Code, error
 
 
-class SourceError(Exception):
+class SourceError(ProblemError):
     """A source that cannot be reached or read, mapped to the spec's code."""
 
     def __init__(self, code: Code, message: str, fix: str, path: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.fix = fix
-        self.path = path
+        super().__init__([error(code, path, message, fix)])
+
+    @property
+    def message(self) -> str:
+        return self.problem.explanation
+
+    @property
+    def fix(self) -> str:
+        return self.problem.fix
+
+    @property
+    def path(self) -> str:
+        return self.problem.path
 
 
 class Source(Protocol):
@@ -28,6 +37,11 @@ class Source(Protocol):
         """How the user named it (path or s3:// URL), for messages."""
         ...
 
+    @property
+    def concurrent_reads(self) -> int:
+        """How many reads may run at once from different threads (1: reads are one sequential stream)."""
+        ...
+
     def list(self) -> Iterator[ObjectInfo]:
         """Every object under the root, in one paginated listing."""
         ...
@@ -36,8 +50,12 @@ class Source(Protocol):
         """The whole object; raises SourceError if it is larger than max_bytes."""
         ...
 
-    def open(self, key: str) -> BinaryIO:
-        """A stream of the object, for large files read once (deep checks, copies)."""
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
+        """A stream of the object, for large files read once (deep checks, copies).
+
+        With `if_match` (the ETag of the listing), a different version of the object is refused
+        with MODEL_VALIDATION_SERVICE_ERROR where the source can tell; sources without ETags ignore it.
+        """
         ...
 
 

@@ -11,13 +11,16 @@ from drmodels.adapters.sources.base import SourceError, read_capped
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
+CONCURRENT_READS = 8
+"""Each read opens its own file handle."""
+
 
 def printable(name: str) -> str:
     """A file name as text: bytes that are not UTF-8 shown as U+FFFD."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-class LocalSource:
+class FolderSource:
     """Every regular file below a folder; links are not followed, so nothing outside is read."""
 
     def __init__(self, root: Path, location: str | None = None) -> None:
@@ -28,6 +31,10 @@ class LocalSource:
     @property
     def location(self) -> str:
         return self._location
+
+    @property
+    def concurrent_reads(self) -> int:
+        return CONCURRENT_READS
 
     def list(self) -> Iterator[ObjectInfo]:
         self._paths.clear()
@@ -67,7 +74,7 @@ class LocalSource:
     def read(self, key: str, max_bytes: int) -> bytes:
         return read_capped(self, key, max_bytes)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
         try:
             return self._path(key).open("rb")
         except OSError as exc:

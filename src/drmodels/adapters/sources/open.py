@@ -1,22 +1,73 @@
-"""Turn what the user typed (a folder, a .tar.gz, an s3:// URL) into a Source."""
+"""What the user typed (a folder, a .tar.gz, an s3:// URL) turned into a Source: one registry of schemes.
+
+A location with `scheme://` is opened by the opener registered for its scheme (case-insensitive);
+anything else is a local path: a folder, or a file ending in one of ARCHIVE_SUFFIXES. To add a
+source, write its adapter (the Source protocol in base.py) and register its scheme in SCHEMES.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from drmodels.adapters.s3.client import make_s3_client
 from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.sources.folder import LocalSource
+from drmodels.adapters.sources.folder import FolderSource
+from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.adapters.sources.tarball import TarballSource
 from drmodels.rules.problems import Code
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
-def open_source(location: str, role_arn: str | None = None) -> Source:
-    if location.startswith("s3://"):
-        from drmodels.adapters.sources.s3 import S3Source
+class SourceOpener:
+    """Opens sources by location; every s3:// source read without a role shares one S3 client.
 
+    Building a boto3 client costs tens of milliseconds of CPU; a bulk import would pay it per model.
+    `requests` counts every S3 request the sources it opened send, by operation.
+    """
+
+    def __init__(self, max_pool_connections: int = 64) -> None:
+        self.requests: Counter[str] = Counter()
+        self._pool = max_pool_connections
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, location: str, role_arn: str | None = None) -> Source:
+        scheme, sep, _ = location.partition("://")
+        if not sep:
+            return open_path(location, role_arn)
+        opener = SCHEMES.get(scheme.lower())
+        if opener is None:
+            raise SourceError(
+                Code.FILE_DOES_NOT_EXIST,
+                f"{location!r} has the scheme {scheme}://, which drmodels does not read.",
+                "Give a model folder, a .tar.gz of one, or s3://bucket/prefix.",
+            )
+        return opener(self, location, role_arn)
+
+    def shared_s3_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = make_s3_client(max_pool_connections=self._pool, counter=self.requests)
+            return self._client
+
+
+def _open_s3(opener: SourceOpener, location: str, role_arn: str | None) -> Source:
+    if role_arn:
         return S3Source.from_url(location, role_arn=role_arn)
+    bucket, prefix = parse_s3_url(location)
+    return S3Source(location, bucket, prefix, opener.shared_s3_client(), None, opener.requests)
+
+
+SCHEMES: dict[str, Callable[[SourceOpener, str, str | None], Source]] = {"s3": _open_s3}
+
+
+def open_path(location: str, role_arn: str | None = None) -> Source:
+    """A local folder or archive."""
     if role_arn:
         raise SourceError(
             Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST,
@@ -25,7 +76,7 @@ def open_source(location: str, role_arn: str | None = None) -> Source:
         )
     path = Path(location).expanduser()
     if path.is_dir():
-        return LocalSource(path, location)
+        return FolderSource(path, location)
     if path.is_file() and location.lower().endswith(ARCHIVE_SUFFIXES):
         return TarballSource(path, location)
     if path.exists():
@@ -39,3 +90,8 @@ def open_source(location: str, role_arn: str | None = None) -> Source:
         f"{location} does not exist.",
         "Check the path; for S3 use s3://bucket/prefix.",
     )
+
+
+def open_source(location: str, role_arn: str | None = None) -> Source:
+    """One source, with an opener of its own (no client shared with other sources)."""
+    return SourceOpener()(location, role_arn)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drmodels.adapters.s3.client import make_s3_client, source_error
+from drmodels.adapters.s3.client import make_s3_client
+from drmodels.adapters.s3.errors import source_error
 from drmodels.adapters.sources.base import SourceError
+from drmodels.formats.streams import RawReader
 from drmodels.rules.limits import human_size
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
@@ -19,6 +21,8 @@ from drmodels.rules.problems import Code
 # Characters AWS and botocore accept in bucket names (legacy us-east-1 names included).
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
 _CONTENT_RANGE_TOTAL = re.compile(r"/(\d+)\s*$")
+CONCURRENT_READS = 8
+"""Reads worth overlapping: each is a network round trip; boto3 clients are thread-safe."""
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -67,6 +71,10 @@ class S3Source:
     @property
     def location(self) -> str:
         return self._url
+
+    @property
+    def concurrent_reads(self) -> int:
+        return CONCURRENT_READS
 
     @property
     def client(self) -> Any:
@@ -163,14 +171,15 @@ class S3Source:
             key,
         )
 
-    def open(self, key: str) -> BinaryIO:
-        """A buffered stream of the object (GetObject); read errors become SourceError."""
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
+        """A buffered stream of the object (GetObject, If-Match when given); errors become SourceError."""
         full = self._full_key(key)
+        args = {"IfMatch": if_match} if if_match else {}
         try:
-            body = self._client.get_object(Bucket=self.bucket, Key=full)["Body"]
+            body = self._client.get_object(Bucket=self.bucket, Key=full, **args)["Body"]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, full, "s3:GetObject") from None
-        raw = BodyReader(body, lambda exc: self._error(exc, full, "s3:GetObject"))
+        raw = RawReader(body, lambda exc: self._error(exc, full, "s3:GetObject"))
         return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
 
@@ -194,35 +203,3 @@ def _total_size(resp: dict[str, Any]) -> int | None:
 
 def _size(n: int) -> str:
     return f"{n} bytes" if n < 1024 else f"{human_size(n)} ({n} bytes)"
-
-
-class BodyReader(io.RawIOBase):
-    """botocore's StreamingBody as a raw binary stream, so io.BufferedReader can wrap it.
-
-    `wrap` turns a botocore error met while reading into the caller's exception; without it the
-    error propagates as it is.
-    """
-
-    def __init__(self, body: Any, wrap: Callable[[Exception], Exception] | None = None) -> None:
-        super().__init__()
-        self._body = body
-        self._wrap = wrap
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        try:
-            chunk: bytes = self._body.read(len(view))
-        except (ClientError, BotoCoreError) as exc:
-            if self._wrap is None:
-                raise
-            raise self._wrap(exc) from None
-        view[: len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._body.close()
-        super().close()

@@ -40,6 +40,10 @@ class TarballSource:
     def location(self) -> str:
         return self._location
 
+    @property
+    def concurrent_reads(self) -> int:
+        return 1  # one shared, sequential gzip stream: members are read in order by one thread
+
     def _refuse(
         self, why: str, fix: str = "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .`."
     ) -> SourceError:
@@ -92,7 +96,7 @@ class TarballSource:
     def read(self, key: str, max_bytes: int) -> bytes:
         return read_capped(self, key, max_bytes)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
         if not self._members:
             for _ in self.list():
                 pass

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from drmodels.adapters.sources.base import Source
+from drmodels.errors import StoreError
+from drmodels.rules.objects import ObjectInfo
 
 CHUNK = 1024 * 1024
-
-
-class StoreError(Exception):
-    """Our own side failed (disk, store bucket): maps to SERVICE_ERROR."""
 
 
 class SizeMismatch(StoreError):
@@ -39,31 +36,16 @@ def check_key(key: str) -> str:
     return key
 
 
-class HashingReader:
-    """Wraps a stream, counting bytes and computing MD5 as they pass; calls `progress(n)`."""
-
-    def __init__(self, inner: BinaryIO, progress: ProgressFn | None = None) -> None:
-        self._inner = inner
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._progress = progress
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._inner.read(n)
-        if data:
-            self._md5.update(data)
-            self.count += len(data)
-            if self._progress is not None:
-                self._progress(len(data))
-        return data
-
-    @property
-    def md5(self) -> str:
-        return self._md5.hexdigest()
-
-
 class ProgressFn(Protocol):
     def __call__(self, nbytes: int, /) -> None: ...
+
+
+class CopyFn(Protocol):
+    """Copies a listed object of a source to `dest` in the store; the source's failures are SourceError."""
+
+    def __call__(
+        self, info: ObjectInfo, dest: str, progress: ProgressFn | None = None, /
+    ) -> StoredObject: ...
 
 
 class ModelStore(Protocol):
@@ -76,6 +58,10 @@ class ModelStore(Protocol):
         self, key: str, stream: BinaryIO, size: int, progress: ProgressFn | None = None
     ) -> StoredObject:
         """Store exactly `size` bytes of `stream` under `key`, atomically (all or nothing)."""
+        ...
+
+    def copier(self, source: Source) -> CopyFn | None:
+        """A server-side copy from `source` (no bytes pass through us), when the store can do one."""
         ...
 
     def stat(self, key: str) -> StoredObject | None:

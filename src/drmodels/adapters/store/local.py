@@ -11,15 +11,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from drmodels.adapters.sources.base import Source, SourceError, read_capped
-from drmodels.adapters.store.base import (
-    CHUNK,
-    HashingReader,
-    ProgressFn,
-    SizeMismatch,
-    StoredObject,
-    StoreError,
-    check_key,
-)
+from drmodels.adapters.sources.folder import CONCURRENT_READS
+from drmodels.adapters.store.base import CHUNK, CopyFn, ProgressFn, SizeMismatch, StoredObject, check_key
+from drmodels.errors import StoreError
+from drmodels.formats.streams import Counting
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
@@ -39,6 +34,12 @@ class LocalStore:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def from_url(cls, url: str) -> LocalStore:
+        """`file:///abs/path`, `file://rel/path` or a plain path."""
+        scheme, sep, rest = url.partition("://")
+        return cls(Path(rest if sep and scheme.lower() == "file" else url))
+
     @property
     def location(self) -> str:
         return str(self.root)
@@ -55,7 +56,7 @@ class LocalStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name(f"{path.name}{PART}{uuid.uuid4().hex[:8]}")
-        reader = HashingReader(stream, progress)
+        reader = Counting(stream, progress, md5=True)
         try:
             with part.open("wb") as out:
                 while chunk := reader.read(CHUNK):
@@ -69,6 +70,9 @@ class LocalStore:
             part.unlink(missing_ok=True)
             raise
         return StoredObject(key, size, f"md5:{reader.md5}", reader.md5)
+
+    def copier(self, source: Source) -> CopyFn | None:
+        return None  # every byte is written by `write`
 
     def stat(self, key: str) -> StoredObject | None:
         path = self._path(key)
@@ -115,6 +119,10 @@ class LocalStoreSource:
     def location(self) -> str:
         return str(self._store.root / self._prefix)
 
+    @property
+    def concurrent_reads(self) -> int:
+        return CONCURRENT_READS
+
     def list(self) -> Iterator[ObjectInfo]:
         cut = len(self._prefix) + 1
         for obj in self._store.scan(self._prefix):
@@ -124,7 +132,7 @@ class LocalStoreSource:
     def read(self, key: str, max_bytes: int) -> bytes:
         return read_capped(self, key, max_bytes)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
         try:
             return self._store.open(f"{self._prefix}/{key}")
         except FileNotFoundError as exc:

@@ -1,8 +1,8 @@
 """A model store in an S3 bucket (AWS, SeaweedFS, MinIO, Ceph): every key under one root prefix.
 
 Small objects are one PutObject with Content-MD5 (the server checks it); large ones a multipart upload
-that is aborted on failure. `server_side_copier` copies from an S3 source on the same endpoint with
-CopyObject pinned to the listed ETag (CopySourceIfMatch): no bytes pass through us.
+that is aborted on failure. `copier` copies from an S3 source on the same endpoint with CopyObject
+pinned to the listed ETag (CopySourceIfMatch): no bytes pass through us.
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ import contextlib
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drmodels.adapters.s3.client import make_s3_client, source_error
+from drmodels.adapters.s3.client import make_s3_client
+from drmodels.adapters.s3.errors import source_error
 from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.sources.s3 import BodyReader, S3Source, parse_s3_url
-from drmodels.adapters.store.base import CHUNK, ProgressFn, SizeMismatch, StoredObject, StoreError, check_key
+from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
+from drmodels.adapters.store.base import CHUNK, CopyFn, ProgressFn, SizeMismatch, StoredObject, check_key
+from drmodels.errors import StoreError
+from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo
-from drmodels.service.imports.copy import edited
 
 PART_SIZE = 16 * 1024 * 1024
 SINGLE_PUT_MAX = PART_SIZE
@@ -142,6 +144,9 @@ class S3Store:
             raise
         return StoredObject(key, size, _checksum(done.get("ETag")), whole.hexdigest())
 
+    def copier(self, source: Source) -> CopyFn | None:
+        return _copier(source, self)
+
     def stat(self, key: str) -> StoredObject | None:
         try:
             resp = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
@@ -158,7 +163,7 @@ class S3Store:
             body = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("GetObject of", key, exc) from exc
-        return io.BufferedReader(BodyReader(body), buffer_size=CHUNK)
+        return io.BufferedReader(RawReader(body), buffer_size=CHUNK)
 
     def scan(self, prefix: str) -> Iterator[StoredObject]:
         full = self.full_key(prefix) + "/"
@@ -219,12 +224,12 @@ def _read_up_to(stream: BinaryIO, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def server_side_copier(source: Source, store: Any) -> Callable[..., StoredObject] | None:
+def _copier(source: Source, store: S3Store) -> CopyFn | None:
     """CopyObject from an S3 source into an S3 store on the same endpoint, read with the same identity.
 
     A source read through an assumed role is streamed instead: our identity may not read it.
     """
-    if not isinstance(source, S3Source) or not isinstance(store, S3Store) or source.role_arn:
+    if not isinstance(source, S3Source) or source.role_arn:
         return None
     if str(source.client.meta.endpoint_url) != store.endpoint:
         return None
@@ -291,10 +296,6 @@ def _copy_parts(
     return StoredObject(dest, info.size, _checksum(done.get("ETag")))
 
 
-def _copy_error(exc: Exception, source: S3Source, src_key: str, info: ObjectInfo) -> Exception:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code"))
-        if code in ("PreconditionFailed", "412"):
-            return edited(info)
-    mapped = source_error(exc, source.bucket, src_key, action="s3:GetObject", path=info.key)
-    return mapped
+def _copy_error(exc: Exception, source: S3Source, src_key: str, info: ObjectInfo) -> SourceError:
+    """A failed copy as the source's error: a 412 (CopySourceIfMatch) is MODEL_VALIDATION_SERVICE_ERROR."""
+    return source_error(exc, source.bucket, src_key, action="s3:GetObject", path=info.key)

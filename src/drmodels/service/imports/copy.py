@@ -1,4 +1,4 @@
-"""Copy one planned object from a source into the store: pinned to its listed ETag, retried with backoff.
+"""Copy planned objects from a source into the store: pinned to their listed ETag, retried with backoff.
 
 The source side failing for good is S3_COPY_ERROR; our own side (the store) failing is SERVICE_ERROR;
 an object whose size or ETag changed since the listing is MODEL_VALIDATION_SERVICE_ERROR.
@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, BinaryIO
 
 from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.store.base import ModelStore, ProgressFn, SizeMismatch, StoredObject
+from drmodels.adapters.store.base import CopyFn, ModelStore, ProgressFn, SizeMismatch, StoredObject
+from drmodels.errors import CopyFailed, ImportFailed
+from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo
-from drmodels.rules.problems import Code
+from drmodels.rules.problems import Code, Problem, error
 
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 PERMANENT = frozenset(
@@ -26,17 +29,6 @@ PERMANENT = frozenset(
         Code.MODEL_VALIDATION_SERVICE_ERROR,
     }
 )
-
-
-@dataclass
-class CopyFailed(Exception):
-    code: Code
-    key: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.key}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -54,29 +46,12 @@ def plain_md5(etag: str | None) -> str | None:
     return value if MD5_ETAG.match(value) else None
 
 
-class _SourceSide(Exception):
-    """A read from the source failed while streaming (as opposed to our write)."""
-
-    def __init__(self, inner: BaseException) -> None:
-        super().__init__(str(inner))
-        self.inner = inner
-
-
-class _Guarded:
-    """Marks exceptions raised while reading the source, so they are told apart from store failures."""
-
-    def __init__(self, inner: BinaryIO) -> None:
-        self._inner = inner
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            return self._inner.read(n)
-        except Exception as exc:
-            raise _SourceSide(exc) from exc
+def _failed(code: Code, key: str, message: str, fix: str) -> CopyFailed:
+    return CopyFailed([error(code, key, message, fix)])
 
 
 def edited(info: ObjectInfo, detail: str = "") -> CopyFailed:
-    return CopyFailed(
+    return _failed(
         Code.MODEL_VALIDATION_SERVICE_ERROR,
         info.key,
         f"it changed after it was listed (ETag {info.etag}){detail}: the file was edited during the import",
@@ -84,52 +59,17 @@ def edited(info: ObjectInfo, detail: str = "") -> CopyFailed:
     )
 
 
-def open_pinned(source: Source, info: ObjectInfo) -> BinaryIO:
-    """Open `info.key`, refusing a version other than the listed one (GetObject If-Match on S3)."""
-    from drmodels.adapters.sources.s3 import S3Source
-
-    if isinstance(source, S3Source) and info.etag:
-        return _s3_get_if_match(source, info)
-    return source.open(info.key)
+def _changed(info: ObjectInfo, exc: SourceError) -> CopyFailed | SourceError:
+    """A pinned read or copy refused because the object changed: the user's edit, said as such."""
+    return edited(info) if exc.code is Code.MODEL_VALIDATION_SERVICE_ERROR else exc
 
 
-def _s3_get_if_match(source: Any, info: ObjectInfo) -> BinaryIO:
-    from botocore.exceptions import BotoCoreError, ClientError
+class _SourceSide(Exception):
+    """A read from the source failed while streaming (as opposed to our write)."""
 
-    from drmodels.adapters.s3.client import source_error
-
-    key = source.prefix + info.key
-    try:
-        body = source.client.get_object(Bucket=source.bucket, Key=key, IfMatch=info.etag)["Body"]
-    except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) in ("PreconditionFailed", "412"):
-            raise edited(info) from exc
-        raise source_error(
-            exc, source.bucket, key, action="s3:GetObject", role_arn=source.role_arn, path=info.key
-        ) from exc
-    except BotoCoreError as exc:
-        raise source_error(exc, source.bucket, key, action="s3:GetObject", path=info.key) from exc
-    return _BotoBody(body)  # type: ignore[return-value]
-
-
-class _BotoBody:
-    """A StreamingBody as a readable, closable binary stream."""
-
-    def __init__(self, body: Any) -> None:
-        self._body = body
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self._body.read(None if n < 0 else n)
-        return data
-
-    def close(self) -> None:
-        self._body.close()
-
-    def __enter__(self) -> _BotoBody:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    def __init__(self, inner: Exception) -> None:
+        super().__init__(str(inner))
+        self.inner = inner
 
 
 def stream_copy(
@@ -137,18 +77,19 @@ def stream_copy(
 ) -> StoredObject:
     """One attempt: stream the object into the store and check what arrived against the listing."""
     try:
-        raw = open_pinned(source, info)
-    except CopyFailed:
-        raise
+        raw = source.open(info.key, if_match=info.etag)
     except SourceError as exc:
+        changed = _changed(info, exc)
+        if isinstance(changed, CopyFailed):
+            raise changed from exc
         raise _SourceSide(exc) from exc
-    with raw:
-        stored = store.write(dest, _Guarded(raw), info.size, progress)  # type: ignore[arg-type]
+    with RawReader(raw, _SourceSide) as guarded:
+        stored = store.write(dest, guarded, info.size, progress)  # type: ignore[arg-type]
     expected = plain_md5(info.etag)
     got = stored.md5
     if expected and got and expected != got:
         store.delete([dest])
-        raise CopyFailed(
+        raise _failed(
             Code.MODEL_VALIDATION_SERVICE_ERROR,
             info.key,
             f"the content read (MD5 {got}) is not the one listed (ETag {expected}): "
@@ -165,7 +106,7 @@ def copy_with_retry(
     dest: str,
     progress: ProgressFn | None = None,
     policy: RetryPolicy = RetryPolicy(),
-    server_side: Any = None,
+    server_side: CopyFn | None = None,
 ) -> StoredObject:
     """Copy with backoff; `server_side(info, dest)` is used instead of streaming when given."""
     delay = policy.first_delay
@@ -177,38 +118,37 @@ def copy_with_retry(
             delay *= policy.factor
         try:
             if server_side is not None:
-                result: StoredObject = server_side(info, dest, progress)
-                return result
+                return server_side(info, dest, progress)
             return stream_copy(source, info, store, dest, progress)
         except CopyFailed:
             raise
-        except _SourceSide as exc:
-            inner = exc.inner
-            if isinstance(inner, SourceError) and inner.code in PERMANENT:
-                raise _as_failed(inner, info.key) from inner
+        except (_SourceSide, SourceError) as exc:
+            inner = exc.inner if isinstance(exc, _SourceSide) else exc
+            if isinstance(inner, SourceError):
+                changed = _changed(info, inner)
+                if isinstance(changed, CopyFailed):
+                    raise changed from inner
+                if inner.code in PERMANENT:
+                    raise CopyFailed([_at(inner, info.key)]) from inner
             last, side = inner, "source"
-        except SourceError as exc:
-            if exc.code in PERMANENT:
-                raise _as_failed(exc, info.key) from exc
-            last, side = exc, "source"
+        except SizeMismatch as exc:
+            raise _failed(
+                Code.MODEL_VALIDATION_SERVICE_ERROR,
+                info.key,
+                f"the object no longer has the listed size of {info.size} bytes ({exc}): "
+                "it was changed while the model was being imported",
+                "Leave the model's files untouched during the import, then retry it.",
+            ) from exc
         except Exception as exc:  # our own side: disk or store bucket
-            if isinstance(exc, SizeMismatch):
-                raise CopyFailed(
-                    Code.MODEL_VALIDATION_SERVICE_ERROR,
-                    info.key,
-                    f"the object no longer has the listed size of {info.size} bytes ({exc}): "
-                    "it was changed while the model was being imported",
-                    "Leave the model's files untouched during the import, then retry it.",
-                ) from exc
             last, side = exc, "store"
     if side == "store":
-        raise CopyFailed(
+        raise _failed(
             Code.SERVICE_ERROR,
             info.key,
             f"writing to our model store failed {policy.attempts} times: {last}",
             "Check the store (disk space, store bucket) and retry the import.",
         )
-    raise CopyFailed(
+    raise _failed(
         Code.S3_COPY_ERROR,
         info.key,
         f"copying it failed {policy.attempts} times: {last}",
@@ -216,5 +156,41 @@ def copy_with_retry(
     )
 
 
-def _as_failed(exc: SourceError, key: str) -> CopyFailed:
-    return CopyFailed(exc.code, exc.path or key, exc.message, exc.fix)
+def _at(exc: SourceError, key: str) -> Problem:
+    problem = exc.problem
+    return problem if problem.path else error(problem.code, key, problem.explanation, problem.fix)
+
+
+def copy_all(
+    source: Source,
+    todo: list[tuple[str, ObjectInfo]],
+    store: ModelStore,
+    workers: int,
+    policy: RetryPolicy,
+    on_bytes: ProgressFn,
+    on_file: Callable[[], None],
+) -> dict[str, StoredObject]:
+    """Copy every (dest, object) pair, largest first, `workers` at a time; every copy failure is reported."""
+    server_side = store.copier(source)
+    done: dict[str, StoredObject] = {}
+    if not todo:
+        return done
+
+    def one(dest: str, info: ObjectInfo) -> None:
+        done[dest] = copy_with_retry(source, info, store, dest, on_bytes, policy, server_side)
+        on_file()
+
+    workers = max(1, min(workers, source.concurrent_reads, len(todo)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="copy") as pool:
+        futures = [pool.submit(one, dest, info) for dest, info in sorted(todo, key=lambda t: -t[1].size)]
+        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        failures = [f.exception() for f in finished if f.exception() is not None]
+    failures += [f.exception() for f in pending if not f.cancelled() and f.exception() is not None]
+    copy_failures = [f for f in failures if isinstance(f, CopyFailed)]
+    if copy_failures:
+        raise ImportFailed([p for f in copy_failures for p in f.problems])
+    if failures:
+        raise failures[0]  # type: ignore[misc]
+    return done

@@ -1,0 +1,22 @@
+"""Options several commands share, and the settings they select."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from drmodels.config import Settings, load_settings
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Embedded registry and store (default ./drmodels-data or DRMODELS_DATA_DIR)."
+    ),
+]
+
+
+def settings(data_dir: Path | None = None) -> Settings:
+    """The settings from the environment, with --data-dir first when given."""
+    return load_settings(data_dir=data_dir)

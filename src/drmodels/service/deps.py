@@ -1,0 +1,49 @@
+"""What the service needs from the process it runs in, built once by bootstrap.py and never mutated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from drmodels.clock import utcnow
+from drmodels.rules.limits import Limits
+from drmodels.service.imports.copy import RetryPolicy
+
+if TYPE_CHECKING:  # the `check` command needs none of these loaded
+    from drmodels.adapters.sources.base import Source
+    from drmodels.adapters.store.base import ModelStore
+    from drmodels.registry.db import Registry
+
+
+class SourceOpener(Protocol):
+    """Opens what a user named (a folder, an archive, s3://...), assuming `role_arn` when given."""
+
+    def __call__(self, location: str, role_arn: str | None = None, /) -> Source: ...
+
+
+class Runner(Protocol):
+    """Runs import jobs by id somewhere (this process's pool, a detached process, workers)."""
+
+    def submit(self, job_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    deep: bool = True
+    """Run the deep checks (checkpoint tensors, graphs, car archive) on every imported model."""
+    copy_workers: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class Deps:
+    registry: Registry
+    store: ModelStore
+    sources: SourceOpener
+    runner: Runner
+    limits: Limits = field(default_factory=Limits)
+    options: ImportOptions = field(default_factory=ImportOptions)
+    clock: Callable[[], datetime] = utcnow
+    """Naive UTC now: every time the service records."""

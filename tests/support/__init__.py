@@ -1,0 +1,1 @@
+"""Test support: real servers, model fixtures, and the service wired as bootstrap wires it."""
