@@ -21,7 +21,7 @@ import pytest
 import servers
 from drmodels.adapters.store.local import LocalStore, file_md5
 from drmodels.adapters.store.s3 import S3Store
-from drmodels.service.imports.copy import RetryPolicy
+from drmodels.service.deps import RetryPolicy
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drmodels.adapters.store.base import StoreError
+from drmodels.adapters.ports import StoreError
 from drmodels.adapters.store.local import LocalStore
 from drmodels.errors import Conflict, InvalidRequest, NotFound
 from drmodels.rules.limits import Limits

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import servers
-from drmodels.adapters.store.base import ModelStore
+from drmodels.adapters.ports import ModelStore
 from drmodels.adapters.store.local import LocalStore
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.rules.limits import Limits

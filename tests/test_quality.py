@@ -1,4 +1,5 @@
-"""The project's own checks: ruff (lint and format) and mypy strict, as part of the suite."""
+"""The project's own checks: ruff (lint and format), mypy strict and the import-linter layer and
+no-cycle contracts (pyproject.toml), as part of the suite."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ BIN = Path(sys.executable).parent
 
 @pytest.mark.parametrize(
     "command",
-    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
-    ids=["ruff-check", "ruff-format", "mypy"],
+    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]],
+    ids=["ruff-check", "ruff-format", "mypy", "import-linter"],
 )
 def test_tool_is_clean(command: list[str]) -> None:
     result = subprocess.run([str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import servers
-from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.ports import Source, SourceError
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code

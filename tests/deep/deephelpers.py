@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import SourceError
+from drmodels.adapters.ports import SourceError
 from drmodels.rules.metadata import LidarConfig, ModelMetadata
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from drmodels.adapters.store.base import ModelStore
+from drmodels.adapters.ports import ModelStore
 from drmodels.bootstrap import build
 from drmodels.config import load_settings
 from drmodels.rules.limits import Limits
-from drmodels.service.deps import Deps, ImportOptions
-from drmodels.service.imports.copy import RetryPolicy
+from drmodels.service.deps import Deps, ImportOptions, RetryPolicy
 from drmodels.service.models import ModelService
 
 

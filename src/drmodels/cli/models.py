@@ -19,7 +19,7 @@ from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
 
 if TYPE_CHECKING:
-    from drmodels.adapters.store.base import ModelStore
+    from drmodels.adapters.ports import ModelStore
     from drmodels.registry.tables import Model
     from drmodels.service.models import ModelService
 

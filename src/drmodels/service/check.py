@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.ports import Source, SourceError
 from drmodels.rules.inspect import control_keys, inspect
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Problem

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.ports import Source, SourceError
 from drmodels.formats import bundle
 from drmodels.formats.streams import Counting
 from drmodels.rules import layout

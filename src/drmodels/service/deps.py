@@ -9,11 +9,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from drmodels.clock import utcnow
 from drmodels.rules.limits import Limits
-from drmodels.service.imports.copy import RetryPolicy
 
 if TYPE_CHECKING:  # the `check` command needs none of these loaded
-    from drmodels.adapters.sources.base import Source
-    from drmodels.adapters.store.base import ModelStore
+    from drmodels.adapters.ports import ModelStore, Source
     from drmodels.registry.db import Registry
 
 
@@ -27,6 +25,15 @@ class Runner(Protocol):
     """Runs import jobs by id somewhere (this process's pool, a detached process, workers)."""
 
     def submit(self, job_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed copy is retried: `attempts` in all, waiting first_delay, then factor times more."""
+
+    attempts: int = 4
+    first_delay: float = 0.2
+    factor: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from drmodels.adapters.store.base import ModelStore, StoredObject
+from drmodels.adapters.ports import ModelStore, StoredObject
 from drmodels.errors import Conflict, NotFound
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model

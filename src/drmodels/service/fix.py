@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from drmodels.adapters.sources.base import SourceError
+from drmodels.adapters.ports import SourceError
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.errors import DrmodelsError
 from drmodels.formats.car_archive import build_car_archive

@@ -21,7 +21,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from drmodels.adapters.sources.base import SourceError
+from drmodels.adapters.ports import SourceError
 from drmodels.rules.permissions import IMPORT_POLICY_ACTIONS, TRUST_POLICY
 from drmodels.rules.problems import Code
 

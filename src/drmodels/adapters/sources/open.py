@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drmodels.adapters.ports import Source, SourceError
 from drmodels.adapters.s3.client import make_s3_client
-from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.adapters.sources.tarball import TarballSource

@@ -10,9 +10,9 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from drmodels.adapters.ports import SourceError
 from drmodels.adapters.s3.client import make_s3_client
 from drmodels.adapters.s3.errors import source_error
-from drmodels.adapters.sources.base import SourceError
 from drmodels.formats.streams import RawReader
 from drmodels.rules.limits import human_size
 from drmodels.rules.objects import ObjectInfo

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from drmodels.adapters.sources.base import SourceError, read_capped
+from drmodels.adapters.ports import SourceError, read_capped
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 

@@ -10,9 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import Source, SourceError, read_capped
+from drmodels.adapters.ports import (
+    CHUNK,
+    CopyFn,
+    ProgressFn,
+    SizeMismatch,
+    Source,
+    SourceError,
+    StoredObject,
+    check_key,
+    read_capped,
+)
 from drmodels.adapters.sources.folder import CONCURRENT_READS
-from drmodels.adapters.store.base import CHUNK, CopyFn, ProgressFn, SizeMismatch, StoredObject, check_key
 from drmodels.errors import StoreError
 from drmodels.formats.streams import Counting
 from drmodels.rules.objects import ObjectInfo

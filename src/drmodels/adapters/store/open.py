@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drmodels.adapters.store.base import ModelStore
+from drmodels.adapters.ports import ModelStore
 from drmodels.adapters.store.local import LocalStore
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.errors import ConfigError

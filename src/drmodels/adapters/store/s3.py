@@ -17,11 +17,19 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from drmodels.adapters.ports import (
+    CHUNK,
+    CopyFn,
+    ProgressFn,
+    SizeMismatch,
+    Source,
+    SourceError,
+    StoredObject,
+    check_key,
+)
 from drmodels.adapters.s3.client import make_s3_client
 from drmodels.adapters.s3.errors import source_error
-from drmodels.adapters.sources.base import Source, SourceError
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
-from drmodels.adapters.store.base import CHUNK, CopyFn, ProgressFn, SizeMismatch, StoredObject, check_key
 from drmodels.errors import StoreError
 from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo

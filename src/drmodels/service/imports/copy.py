@@ -10,14 +10,21 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
-from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.store.base import CopyFn, ModelStore, ProgressFn, SizeMismatch, StoredObject
+from drmodels.adapters.ports import (
+    CopyFn,
+    ModelStore,
+    ProgressFn,
+    SizeMismatch,
+    Source,
+    SourceError,
+    StoredObject,
+)
 from drmodels.errors import CopyFailed, ImportFailed
 from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
+from drmodels.service.deps import RetryPolicy
 
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 PERMANENT = frozenset(
@@ -29,13 +36,6 @@ PERMANENT = frozenset(
         Code.MODEL_VALIDATION_SERVICE_ERROR,
     }
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    first_delay: float = 0.2
-    factor: float = 3.0
 
 
 def plain_md5(etag: str | None) -> str | None:
@@ -104,8 +104,8 @@ def copy_with_retry(
     info: ObjectInfo,
     store: ModelStore,
     dest: str,
+    policy: RetryPolicy,
     progress: ProgressFn | None = None,
-    policy: RetryPolicy = RetryPolicy(),
     server_side: CopyFn | None = None,
 ) -> StoredObject:
     """Copy with backoff; `server_side(info, dest)` is used instead of streaming when given."""
@@ -177,7 +177,7 @@ def copy_all(
         return done
 
     def one(dest: str, info: ObjectInfo) -> None:
-        done[dest] = copy_with_retry(source, info, store, dest, on_bytes, policy, server_side)
+        done[dest] = copy_with_retry(source, info, store, dest, policy, on_bytes, server_side)
         on_file()
 
     workers = max(1, min(workers, source.concurrent_reads, len(todo)))

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drmodels.adapters.sources.base import Source, SourceError
-from drmodels.adapters.store.base import StoredObject
+from drmodels.adapters.ports import Source, SourceError, StoredObject
 from drmodels.errors import ImportFailed
 from drmodels.registry import jobs as job_records
 from drmodels.registry.jobs import Claim, Outcome

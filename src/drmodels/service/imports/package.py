@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from typing import BinaryIO, cast
 
-from drmodels.adapters.store.base import StoredObject
+from drmodels.adapters.ports import StoredObject
 from drmodels.errors import ImportFailed
 from drmodels.formats.car_archive import ARCHIVE_NAME, build_car_archive
 from drmodels.rules.limits import FileKind, human_size

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
-from drmodels.adapters.sources.base import Source, SourceError
+from drmodels.adapters.ports import Source, SourceError
 from drmodels.rules.inspect import control_keys
 from drmodels.rules.limits import Limits
 from drmodels.rules.objects import ObjectInfo

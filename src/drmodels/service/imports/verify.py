@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drmodels.adapters.store.base import ModelStore, StoredObject
+from drmodels.adapters.ports import ModelStore, StoredObject
 from drmodels.errors import ImportFailed
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
