@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-import servers  # noqa: E402
+from support import servers  # noqa: E402
 
 BUCKET = "drm-bench-models"
 PREFIX = "models/bench-model-1"

@@ -23,9 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "deep"))
 
-from deephelpers import METADATA, DirSource, report_for  # noqa: E402
-
 from drmodels.service.deep import deep_check  # noqa: E402
+from support.deephelpers import METADATA, DirSource, report_for  # noqa: E402
 
 GOAL = 2.0
 

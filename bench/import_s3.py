@@ -33,7 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import servers  # noqa: E402
 from drmodels.adapters.s3.client import make_s3_client  # noqa: E402
 from drmodels.adapters.sources.s3 import S3Source  # noqa: E402
 from drmodels.bootstrap import build  # noqa: E402
@@ -44,7 +43,8 @@ from drmodels.service.check import check_source  # noqa: E402
 from drmodels.service.deps import Deps  # noqa: E402
 from drmodels.service.imports.job import run_import  # noqa: E402
 from drmodels.service.models import ModelService  # noqa: E402
-from import_fixtures import write_model  # noqa: E402
+from support import servers  # noqa: E402
+from support.import_fixtures import write_model  # noqa: E402
 
 SRC, DST = "drm-bench-src", "drm-bench-store"
 

@@ -9,12 +9,23 @@ S3 (SeaweedFS `weed mini`), one per test session:
   bucket         function a fresh, empty bucket with a unique name (created with admin keys)
   upload         function callable(local_dir, bucket, prefix) -> count: uploads a folder tree
 Servers that cannot start fail the tests that use them; they are never skipped.
-Add fixtures for other concerns below the S3 section, each with a line in this docstring.
+
+Deep validation: DeepRacer-shaped models written by real TensorFlow.
+  tf_models      session  Path of a temporary directory built by support/make_tf_models.py in a SUBPROCESS
+                          (this process never imports TensorFlow): <name>/model/... + <name>/model.tar.gz
+                          for ppo_discrete, ppo_continuous_stereo_lidar, sac, and manifest.json (what
+                          TensorFlow reports for every tensor). DRMODELS_TF_MODELS=<dir> reuses a built dir.
+  manifest       session  the parsed manifest.json
+Add fixtures for other concerns below, each with a line in this docstring.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +33,7 @@ from typing import Any
 
 import pytest
 
-import servers
+from support import servers
 
 # ---------------------------------------------------------------- S3 (SeaweedFS)
 
@@ -89,3 +100,36 @@ def upload(s3_admin: Any) -> Callable[[Path, str, str], int]:
         return servers.upload_tree(s3_admin, local, bucket, prefix)
 
     return _upload
+
+
+# ---------------------------------------------------------------- TensorFlow-built models
+
+MAKE_TF_MODELS = Path(__file__).parent / "support" / "make_tf_models.py"
+
+
+def build_models(out: Path) -> Path:
+    """Run make_tf_models.py into `out` (fails the calling test if TensorFlow is not installed)."""
+    probe = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.fail("tensorflow-cpu (a test dependency) is not installed: pip install -e '.[test]'")
+    run = subprocess.run(
+        [sys.executable, str(MAKE_TF_MODELS), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def tf_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reuse = os.environ.get("DRMODELS_TF_MODELS")
+    if reuse and (Path(reuse) / "manifest.json").exists():
+        return Path(reuse)
+    return build_models(tmp_path_factory.mktemp("tf_models"))
+
+
+@pytest.fixture(scope="session")
+def manifest(tf_models: Path) -> dict[str, Any]:
+    return json.loads((tf_models / "manifest.json").read_text())  # type: ignore[no-any-return]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-import servers
 from drmodels.adapters.ports import Source, SourceError
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
+from support import servers
 
 pytestmark = pytest.mark.servers
 

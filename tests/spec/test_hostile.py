@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import modelfolders as mf
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.adapters.sources.tarball import TarballSource
 from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
 from drmodels.service.check import check_source
+from support import modelfolders as mf
 
 runner = CliRunner()
 

@@ -18,15 +18,15 @@ from typing import Any
 import boto3
 import pytest
 
-import servers
 from drmodels.adapters.store.local import LocalStore, file_md5
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.service.deps import RetryPolicy
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
-from import_fixtures import FaultProxy, checkpoint_name, fault_proxy, write_model  # noqa: F401
+from support import servers
 from support.deps import service
+from support.import_fixtures import FaultProxy, checkpoint_name, fault_proxy, write_model  # noqa: F401
 
 pytestmark = pytest.mark.servers
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deephelpers import CHECKPOINT, MODELS, Flip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drmodels.formats import bundle, sstable
+from support.deephelpers import CHECKPOINT, MODELS, Flip
 
 CORPUS = Path("/work/shared/corpus/files")
 CORPUS_INDEXES = sorted(CORPUS.rglob("*.ckpt.index")) if CORPUS.exists() else []

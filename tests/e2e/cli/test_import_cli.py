@@ -9,7 +9,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from import_fixtures import write_model
+from support.import_fixtures import write_model
 
 DRMODELS = str(Path(sys.executable).parent / "drmodels")
 

@@ -15,22 +15,22 @@ from typing import Any
 
 import pytest
 
-import servers
 from drmodels.adapters.store.local import LocalStore
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
-from import_fixtures import HYPERPARAMETERS, REWARD
+from support import servers
 from support.deps import make_deps, service
+from support.import_fixtures import HYPERPARAMETERS, REWARD
 
 pytestmark = pytest.mark.tf
-MAKER = Path(__file__).parent / "deep" / "make_tf_models.py"
+MAKER = Path(__file__).parents[2] / "support" / "make_tf_models.py"
 
 
 @pytest.fixture(scope="module")
 def tf_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ppo_discrete from tests/deep/make_tf_models.py (TensorFlow runs in a subprocess), plus the
+    """ppo_discrete from tests/support/make_tf_models.py (TensorFlow runs in a subprocess), plus the
     control files the import needs."""
     reuse = os.environ.get("DRMODELS_TF_MODELS")
     if reuse and (Path(reuse) / "ppo_discrete").is_dir():

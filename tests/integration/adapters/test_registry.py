@@ -16,8 +16,8 @@ from drmodels.registry.db import Registry, alembic_config
 from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
-from import_fixtures import registry, registry_url, write_model  # noqa: F401  (fixtures)
 from support.deps import make_deps
+from support.import_fixtures import registry, registry_url, write_model  # noqa: F401  (fixtures)
 
 
 def _model(model_id: str, name: str, account: str = "123456789012") -> Model:

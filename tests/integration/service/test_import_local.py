@@ -18,8 +18,8 @@ from drmodels.service.deps import Deps
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import car_archive_key, model_prefix
-from import_fixtures import checkpoint_name, write_model
 from support.deps import make_deps, service, with_options
+from support.import_fixtures import checkpoint_name, write_model
 
 
 def _service(tmp_path: Path, limits: Limits | None = None) -> ModelService:

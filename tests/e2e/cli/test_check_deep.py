@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import servers
 from drmodels.cli.app import app
 from drmodels.sample.model import SampleOptions, write_sample
+from support import servers
 
 runner = CliRunner()
 SMALL = SampleOptions(network="DEEP_CONVOLUTIONAL_NETWORK_DEEP")  # ~30 MiB, real names and shapes

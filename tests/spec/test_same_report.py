@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import modelfolders as mf
-import servers
 from drmodels.adapters.sources.open import open_source
 from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code
 from drmodels.service.check import check_source
+from support import modelfolders as mf
+from support import servers
 
 BUILDERS: dict[str, Callable[[Path], mf.ModelFolder]] = {
     "console": mf.console_model,

@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from deephelpers import CHECKPOINT, METADATA, MODELS, SHALLOW
 
 from drmodels.formats import bundle
 from drmodels.rules.deep import network
 from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Code
+from support.deephelpers import CHECKPOINT, METADATA, MODELS, SHALLOW
 
 CORPUS = Path("/work/shared/corpus/files")
 WORKSHOP = (

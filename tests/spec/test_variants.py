@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import modelfolders as mf
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.rules.limits import Limits
 from drmodels.rules.problems import Code, Severity
 from drmodels.rules.report import Report
 from drmodels.service.check import check_source
+from support import modelfolders as mf
 
 
 def check(folder: mf.ModelFolder | Path) -> Report:

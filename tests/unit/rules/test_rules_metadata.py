@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import modelfolders as mf
 from drmodels.rules.hyperparameters import check_hyperparameters
 from drmodels.rules.metadata import ModelMetadata, parse_model_metadata
 from drmodels.rules.problems import Code, Problem
+from support import modelfolders as mf
 
 
 def parse(doc: dict[str, Any] | bytes) -> tuple[ModelMetadata | None, list[Problem]]:

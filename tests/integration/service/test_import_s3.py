@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import servers
 from drmodels.adapters.ports import ModelStore
 from drmodels.adapters.store.local import LocalStore
 from drmodels.adapters.store.s3 import S3Store
@@ -21,8 +20,9 @@ from drmodels.service.download import download_car, download_model
 from drmodels.service.imports.job import run_import
 from drmodels.service.models import ModelService
 from drmodels.service.store_keys import model_prefix
-from import_fixtures import checkpoint_name, write_model
+from support import servers
 from support.deps import service
+from support.import_fixtures import checkpoint_name, write_model
 
 pytestmark = pytest.mark.servers
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import modelfolders as mf
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.cli.app import app
 from drmodels.rules.limits import Limits
 from drmodels.service.check import check_source
 from drmodels.service.fix import FixError, apply_fixes, plan_fixes
+from support import modelfolders as mf
 
 runner = CliRunner()
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from deephelpers import CHECKPOINT, METADATA, MODELS, DirSource, Flip, report_for
 
 from drmodels.formats import bundle
 from drmodels.rules.problems import Code
 from drmodels.service.deep import deep_check
+from support.deephelpers import CHECKPOINT, METADATA, MODELS, DirSource, Flip, report_for
 
 DATA = f"model/{CHECKPOINT}.data-00000-of-00001"
 INDEX = f"model/{CHECKPOINT}.index"

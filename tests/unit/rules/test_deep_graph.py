@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deephelpers import CHECKPOINT, METADATA, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drmodels.formats import bundle, graphdef
 from drmodels.formats import protobuf as protos
 from drmodels.rules.deep import graph
+from support.deephelpers import CHECKPOINT, METADATA, MODELS
 
 CORPUS = Path("/work/shared/corpus/files")
 CORPUS_METAS = sorted(CORPUS.rglob("*.ckpt.meta")) if CORPUS.exists() else []

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deephelpers import METADATA, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from drmodels.formats.car_archive import build_car_archive
 from drmodels.rules.deep.archive import ArchiveLimits, check_archive, inspect_archive
 from drmodels.rules.problems import Code
 from drmodels.service.deep import check_car_archive
+from support.deephelpers import METADATA, MODELS
 
 META = json.dumps(
     {
