@@ -1,7 +1,7 @@
 """Benchmark `drmodels check s3://...` on a 10,000-object model prefix against `s5cmd ls` (SeaweedFS).
 
 Usage: python bench/check_s3.py [--objects 10000] [--runs 5]
-Starts `weed mini` through tests/servers.py, uploads a valid-looking DeepRacer model folder plus
+Starts `weed mini` through tests/support/servers.py, uploads a valid-looking DeepRacer model folder plus
 sim-trace / log objects with s5cmd, then times, alternating in each run, the subprocess
 `drmodels check s3://bucket/prefix --json` and the baseline `s5cmd ls 's3://bucket/prefix/*'`.
 Finally runs the check once in-process and prints the S3 requests it made against the goal

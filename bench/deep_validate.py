@@ -2,7 +2,7 @@
 
 usage: python bench/deep_validate.py [--models DIR] [--runs N]
 
-Builds the fixtures with tests/deep/make_tf_models.py (real TensorFlow, in a subprocess, into a
+Builds the fixtures with tests/support/make_tf_models.py (real TensorFlow, in a subprocess, into a
 temporary directory) unless --models points at a built directory, picks the largest model, then
 times `deep_check` (checkpoint index + streamed .data CRC-32C + .meta + frozen graph + car archive)
 and `sha256sum` over exactly the files deep_check reads. Both are warmed once (page cache), then
@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "deep"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from drmodels.service.deep import deep_check  # noqa: E402
 from support.deephelpers import METADATA, DirSource, report_for  # noqa: E402
@@ -30,7 +30,7 @@ GOAL = 2.0
 
 
 def _build(out: Path) -> Path:
-    script = ROOT / "tests" / "deep" / "make_tf_models.py"
+    script = ROOT / "tests" / "support" / "make_tf_models.py"
     subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True)
     return out
 

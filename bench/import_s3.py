@@ -2,7 +2,7 @@
 
     python bench/import_s3.py [--models 20] [--checkpoints 20] [--data-mib 4] [--workers 4] [--runs 3]
 
-Starts SeaweedFS (tests/servers.py), uploads N DeepRacer model folders (each with `--checkpoints`
+Starts SeaweedFS (tests/support/servers.py), uploads N DeepRacer model folders (each with `--checkpoints`
 checkpoints, of which the plan keeps 2, and a model.tar.gz so no archive has to be built), then per run:
 - drmodels: accept N imports and run them in the in-process pool (`--workers` jobs at once, each copying
   with 8 threads), server-side CopyObject into s3://drm-bench-store/; wall time from the first accept

@@ -32,9 +32,10 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         return run_import(job_id, deps)
 
     runner: Runner = ThreadRunner(run, IN_PROCESS_JOBS) if long_lived else DetachedRunner(settings.data_dir)
+    store = open_store(settings.store)  # first: a bad store URL must leave no registry behind
     deps = Deps(
         registry=Registry(settings.registry),
-        store=open_store(settings.store),
+        store=store,
         sources=source_opener(),
         runner=runner,
         limits=settings.limits(),

@@ -52,12 +52,16 @@ class DirSource:
     def location(self) -> str:
         return str(self.root)
 
+    @property
+    def concurrent_reads(self) -> int:
+        return 1
+
     def list(self) -> Iterator[ObjectInfo]:
         for path in sorted(self.root.rglob("*")):
             if path.is_file():
                 yield ObjectInfo(path.relative_to(self.root).as_posix(), path.stat().st_size)
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
         stream: BinaryIO = (self.root / key).open("rb")
         if key in self.transforms:
             stream = self.transforms[key](stream)

@@ -33,6 +33,11 @@ class SourceError(ProblemError):
         return self.problem.path
 
 
+def not_listed(key: str, location: str, fix: str) -> SourceError:
+    """A key the source does not hold (any more)."""
+    return SourceError(Code.FILE_DOES_NOT_EXIST, f"{key} is not in {location}.", fix, key)
+
+
 class Source(Protocol):
     """A prefix root holding one model: a local folder, a .tar.gz of one, or an S3 prefix."""
 

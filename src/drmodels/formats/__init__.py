@@ -1,0 +1,1 @@
+"""Byte formats, reader and writer side by side; they import nothing of drmodels but errors."""

@@ -8,7 +8,7 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from drmodels.adapters.ports import ModelStore, StoredObject
+from drmodels.adapters.ports import ModelStore
 from drmodels.errors import Conflict, NotFound
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
@@ -32,18 +32,16 @@ def _is_log(key: str) -> bool:
 def _tar(store: ModelStore, model: Model, out: BinaryIO, keep: Callable[[str], bool]) -> int:
     """A deterministic .tar.gz of the virtual model's objects that `keep` selects; returns the count."""
     _ready(model)
-    prefix = virtual_prefix(model.id)
-    cut = len(prefix) + 1
-    objects: list[StoredObject] = sorted(store.scan(prefix), key=lambda o: o.key)
-    chosen = [o for o in objects if keep(o.key[cut:]) and ".part-" not in o.key]
+    virtual = store.source(virtual_prefix(model.id))
+    chosen = sorted((o for o in virtual.list() if keep(o.key)), key=lambda o: o.key)
     with (
         gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for obj in chosen:
-            info = tarfile.TarInfo(obj.key[cut:])
+            info = tarfile.TarInfo(obj.key)
             info.size, info.mtime, info.mode = obj.size, 0, 0o644
-            with store.open(obj.key) as stream:
+            with virtual.open(obj.key) as stream:
                 tar.addfile(info, stream)
     return len(chosen)
 

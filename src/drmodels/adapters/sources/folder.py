@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.adapters.ports import SourceError, read_capped
+from drmodels.adapters.ports import SourceError, not_listed, read_capped
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
@@ -63,12 +63,7 @@ class FolderSource:
                     pass
             path = self._paths.get(key)
         if path is None:
-            raise SourceError(
-                Code.FILE_DOES_NOT_EXIST,
-                f"{key} is not in {self.location}.",
-                "List the folder again; the file may have been removed.",
-                key,
-            )
+            raise not_listed(key, self.location, "List the folder again; the file may have been removed.")
         return path
 
     def read(self, key: str, max_bytes: int) -> bytes:

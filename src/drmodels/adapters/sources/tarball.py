@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from drmodels.adapters.ports import SourceError, read_capped
+from drmodels.adapters.ports import SourceError, not_listed, read_capped
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
@@ -102,12 +102,7 @@ class TarballSource:
                 pass
         member = self._members.get(key)
         if member is None:
-            raise SourceError(
-                Code.FILE_DOES_NOT_EXIST,
-                f"{key} is not in {self.location}.",
-                "Check the archive's contents.",
-                key,
-            )
+            raise not_listed(key, self.location, "Check the archive's contents.")
         try:
             stream = self._open().extractfile(member)
         except _READ_ERRORS as exc:

@@ -245,18 +245,12 @@ def _copier(source: Source, store: S3Store) -> CopyFn | None:
     def copy(info: ObjectInfo, dest: str, progress: ProgressFn | None = None) -> StoredObject:
         if info.size > COPY_OBJECT_MAX:
             return _copy_parts(source, store, info, dest, progress)
-        src_key = source.prefix + info.key
-        args: dict[str, Any] = {
-            "Bucket": store.bucket,
-            "Key": store.full_key(dest),
-            "CopySource": {"Bucket": source.bucket, "Key": src_key},
-        }
-        if info.etag:
-            args["CopySourceIfMatch"] = info.etag
         try:
-            resp = store.client.copy_object(**args)
+            resp = store.client.copy_object(
+                Bucket=store.bucket, Key=store.full_key(dest), **_copy_source(source, info)
+            )
         except (ClientError, BotoCoreError) as exc:
-            raise _copy_error(exc, source, src_key, info) from exc
+            raise _copy_error(exc, source, info) from exc
         etag = resp.get("CopyObjectResult", {}).get("ETag")
         if progress is not None:
             progress(info.size)
@@ -271,27 +265,19 @@ def _copy_parts(
     source: S3Source, store: S3Store, info: ObjectInfo, dest: str, progress: ProgressFn | None
 ) -> StoredObject:
     full = store.full_key(dest)
-    src_key = source.prefix + info.key
     part = 512 * 1024 * 1024
     upload_id = store.client.create_multipart_upload(Bucket=store.bucket, Key=full)["UploadId"]
     parts = []
     try:
         for number, start in enumerate(range(0, info.size, part), start=1):
             end = min(info.size, start + part) - 1
-            args: dict[str, Any] = {
-                "Bucket": store.bucket,
-                "Key": full,
-                "UploadId": upload_id,
-                "PartNumber": number,
-                "CopySourceRange": f"bytes={start}-{end}",
-                "CopySource": {"Bucket": source.bucket, "Key": src_key},
-            }
-            if info.etag:
-                args["CopySourceIfMatch"] = info.etag
             try:
-                resp = store.client.upload_part_copy(**args)
+                resp = store.client.upload_part_copy(
+                    Bucket=store.bucket, Key=full, UploadId=upload_id, PartNumber=number,
+                    CopySourceRange=f"bytes={start}-{end}", **_copy_source(source, info),
+                )  # fmt: skip
             except (ClientError, BotoCoreError) as exc:
-                raise _copy_error(exc, source, src_key, info) from exc
+                raise _copy_error(exc, source, info) from exc
             parts.append({"PartNumber": number, "ETag": resp["CopyPartResult"]["ETag"]})
             if progress is not None:
                 progress(end - start + 1)
@@ -304,6 +290,14 @@ def _copy_parts(
     return StoredObject(dest, info.size, _checksum(done.get("ETag")))
 
 
-def _copy_error(exc: Exception, source: S3Source, src_key: str, info: ObjectInfo) -> SourceError:
+def _copy_source(source: S3Source, info: ObjectInfo) -> dict[str, Any]:
+    """The copy's source, pinned to the listed ETag when there is one."""
+    args: dict[str, Any] = {"CopySource": {"Bucket": source.bucket, "Key": source.prefix + info.key}}
+    if info.etag:
+        args["CopySourceIfMatch"] = info.etag
+    return args
+
+
+def _copy_error(exc: Exception, source: S3Source, info: ObjectInfo) -> SourceError:
     """A failed copy as the source's error: a 412 (CopySourceIfMatch) is MODEL_VALIDATION_SERVICE_ERROR."""
-    return source_error(exc, source.bucket, src_key, action="s3:GetObject", path=info.key)
+    return source_error(exc, source.bucket, source.prefix + info.key, action="s3:GetObject", path=info.key)

@@ -1,0 +1,1 @@
+"""Our checks beyond the spec: checkpoint tensors against the network, graphs, the car archive."""

@@ -20,7 +20,7 @@ from drmodels.adapters.ports import (
     SourceError,
     StoredObject,
 )
-from drmodels.errors import CopyFailed, ImportFailed
+from drmodels.errors import CopyFailed, DrmodelsError, ImportFailed
 from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
@@ -64,7 +64,7 @@ def _changed(info: ObjectInfo, exc: SourceError) -> CopyFailed | SourceError:
     return edited(info) if exc.code is Code.MODEL_VALIDATION_SERVICE_ERROR else exc
 
 
-class _SourceSide(Exception):
+class _SourceSide(DrmodelsError):
     """A read from the source failed while streaming (as opposed to our write)."""
 
     def __init__(self, inner: Exception) -> None:
