@@ -36,7 +36,9 @@ def plan_car_archive(state: Inspection, metadata_key: str | None) -> None:
             )
         return
     others = sorted(k for k in state.present if layout.is_other_car_archive(k))
-    graphs = sorted(k for k in state.present if k.startswith("model/model_") and k.endswith(".pb"))
+    graphs = sorted(
+        k for k in state.present if k.startswith(f"{layout.MODEL_DIR}model_") and k.endswith(".pb")
+    )
     seen = ""
     if others:
         seen += f" Found {', '.join(others)}: rename it to model.tar.gz if it is this model's car archive."

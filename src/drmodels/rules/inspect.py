@@ -93,7 +93,7 @@ def _root_hint(state: Inspection) -> None:
     if not any(p.code is Code.FILE_DOES_NOT_EXIST and p.is_error for p in state.problems):
         return
     keys = list(state.present)
-    if not any(k.startswith("model/") for k in keys) and any(FILE_RE.match(k) for k in keys):
+    if not any(k.startswith(layout.MODEL_DIR) for k in keys) and any(FILE_RE.match(k) for k in keys):
         hint = (
             f"{state.location} holds checkpoint files at its top level: it looks like the model/ folder "
             "itself, not the prefix root.",

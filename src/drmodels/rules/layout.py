@@ -9,21 +9,21 @@ from drmodels.formats.car_archive import ARCHIVE_NAME
 MODEL_DIR = "model/"
 REWARD = "reward_function.py"
 HYPERPARAMETERS = "ip/hyperparameters.json"
-METADATA = "model/model_metadata.json"
+METADATA = MODEL_DIR + "model_metadata.json"
 ROOT_METADATA = "model_metadata.json"
-CHECKPOINTS_JSON = "model/deepracer_checkpoints.json"
-COACH = "model/.coach_checkpoint"
-DOTLESS_COACH = "model/coach_checkpoint"
-LEGACY_STATE = "model/checkpoint"
+CHECKPOINTS_JSON = MODEL_DIR + "deepracer_checkpoints.json"
+COACH = MODEL_DIR + ".coach_checkpoint"
+DOTLESS_COACH = MODEL_DIR + "coach_checkpoint"
+LEGACY_STATE = MODEL_DIR + "checkpoint"
 CAR_ARCHIVES = (MODEL_DIR + ARCHIVE_NAME, ARCHIVE_NAME)
 
 _TRAINER = ("custom_files/", "custom-files/")
 MISPLACED: dict[str, tuple[str, ...]] = {
-    REWARD: (*(d + REWARD for d in _TRAINER), "model/" + REWARD, "ip/" + REWARD),
+    REWARD: (*(d + REWARD for d in _TRAINER), MODEL_DIR + REWARD, "ip/" + REWARD),
     HYPERPARAMETERS: (
         *(d + "hyperparameters.json" for d in _TRAINER),
         "hyperparameters.json",
-        "model/hyperparameters.json",
+        MODEL_DIR + "hyperparameters.json",
     ),
     METADATA: (*(d + ROOT_METADATA for d in _TRAINER), "ip/" + ROOT_METADATA),
     CHECKPOINTS_JSON: ("deepracer_checkpoints.json",),
@@ -42,6 +42,11 @@ def is_training_params(key: str) -> bool:
 
 def is_metrics(key: str) -> bool:
     return (key.startswith("metrics/") and key.endswith(".json")) or bool(_ROOT_METRICS.match(key))
+
+
+def is_frozen_graph(key: str) -> bool:
+    """A `model/model_<iteration>.pb` the trainer writes beside a checkpoint."""
+    return key.startswith(MODEL_DIR + "model_") and key.endswith(".pb")
 
 
 def is_log(key: str) -> bool:

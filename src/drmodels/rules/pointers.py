@@ -169,7 +169,7 @@ def _resolve(state: Inspection, pointer: str, name: str) -> CheckpointName | Non
         state.add(
             error(
                 Code.CHECKPOINT_FILES_DOES_NOT_EXIST,
-                f"model/{name}",
+                f"{layout.MODEL_DIR}{name}",
                 f"{pointer} names {name}, but model/ lacks {', '.join(missing)}"
                 f"{' (training may still have been writing it)' if group else ''}. "
                 f"{_present_checkpoints(state)}",

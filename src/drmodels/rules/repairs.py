@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drmodels.rules.layout import CAR_ARCHIVES
+from drmodels.rules.layout import CAR_ARCHIVES, COACH
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class WritePointer:
 
     name: str
     origin: str
-    target: str = "model/.coach_checkpoint"
+    target: str = COACH
 
 
 @dataclass(frozen=True)

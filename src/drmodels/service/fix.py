@@ -19,6 +19,7 @@ from drmodels.adapters.ports import SourceError
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.errors import DrmodelsError
 from drmodels.formats.car_archive import build_car_archive
+from drmodels.rules import layout
 from drmodels.rules.checkpoints import (
     complete_checkpoints,
     group_checkpoints,
@@ -142,7 +143,7 @@ def _chosen(overlay: _Overlay, checkpoint: str) -> str:
             raise FixError("model/ has no complete checkpoint (.index, .meta and .data) to point at.")
         return newest.name
     if checkpoint == "best":
-        for key in ("model/deepracer_checkpoints.json", "deepracer_checkpoints.json"):
+        for key in (layout.CHECKPOINTS_JSON, *layout.MISPLACED[layout.CHECKPOINTS_JSON]):
             if overlay.exists(key):
                 value, problem = load_json(key, overlay.read(key, 1 << 20))
                 names = read_checkpoints_json(value) if problem is None else "invalid"
