@@ -10,7 +10,7 @@ from drmodels.registry.db import Registry
 from drmodels.runner.detached import DetachedRunner
 from drmodels.runner.threads import ThreadRunner
 from drmodels.service.deps import Deps, ImportOptions, Runner
-from drmodels.service.imports.job import run_import
+from drmodels.service.tasks import run_task
 
 IN_PROCESS_JOBS = 4
 """Jobs a long-lived process (server, worker) runs at once in its own pool."""
@@ -28,8 +28,8 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
     long-lived one runs them in its own thread pool.
     """
 
-    def run(job_id: int) -> object:
-        return run_import(job_id, deps)
+    def run(kind: str, job_id: int) -> object:
+        return run_task(deps, kind, job_id)
 
     runner: Runner = ThreadRunner(run, IN_PROCESS_JOBS) if long_lived else DetachedRunner(settings.data_dir)
     store = open_store(settings.store)  # first: a bad store URL must leave no registry behind

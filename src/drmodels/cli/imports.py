@@ -43,6 +43,7 @@ def import_model(
     from drmodels.bootstrap import build
     from drmodels.service.imports.job import run_import
     from drmodels.service.models import ModelService
+    from drmodels.service.tasks import IMPORT
 
     console = Console()
     if manifest is not None:
@@ -56,7 +57,7 @@ def import_model(
     accepted = service.accept(name, source, description, role_arn)
     console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING")
     if not wait:
-        deps.runner.submit(accepted.job_id)
+        deps.runner.submit(IMPORT, accepted.job_id)
         console.print(
             f"Import job {accepted.job_id} runs in the background; "
             f"follow it with `drmodels models show {name}`."

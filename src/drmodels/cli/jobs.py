@@ -1,4 +1,4 @@
-"""`drmodels jobs run JOB_ID`: run one import job in this process (what the detached runner starts)."""
+"""`drmodels jobs run KIND JOB_ID`: run one job in this process (what the detached runner starts)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,23 @@ import typer
 from drmodels.cli.options import DataDir, settings
 from drmodels.registry.statuses import ModelStatus
 
-jobs_app = typer.Typer(
-    help="Run queued jobs (started by drmodels itself).", no_args_is_help=True, hidden=True
-)
+jobs_app = typer.Typer(help="Run queued jobs (drmodels starts them).", no_args_is_help=True, hidden=True)
 
 
 def run_job(
-    job_id: Annotated[int, typer.Argument(help="The import job's id.")], data_dir: DataDir = None
+    kind: Annotated[str, typer.Argument(help="Job kind (import, ...).")],
+    job_id: Annotated[int, typer.Argument(help="Job id.")],
+    data_dir: DataDir = None,
 ) -> None:
-    """Run or resume one import job; exit 0 when its model ends READY."""
+    """Run or resume one job; exit 0 when it ends well (an import: its model READY)."""
     from drmodels.bootstrap import build
-    from drmodels.service.imports.job import run_import
+    from drmodels.service.tasks import run_task
 
     deps = build(settings(data_dir))
-    status = run_import(job_id, deps)
+    outcome = run_task(deps, kind, job_id)
     deps.registry.close()
-    typer.echo(status)
-    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+    typer.echo(outcome)
+    raise typer.Exit(0 if outcome in (ModelStatus.READY, None) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -79,11 +79,12 @@ def retry_model(
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
     from drmodels.service.imports.job import run_import
+    from drmodels.service.tasks import IMPORT
 
     service = _service(data_dir)
     job_id = service.retry(name)
     if not wait:
-        service.deps.runner.submit(job_id)
+        service.deps.runner.submit(IMPORT, job_id)
         Console().print(f"Retrying {escape(name)}: job {job_id} runs in the background")
         return
     status = run_import(job_id, service.deps)

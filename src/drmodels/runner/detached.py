@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 class DetachedRunner:
-    """Starts `python -m drmodels jobs run ID --data-dir DIR`; its output goes to DIR/logs/job-<id>.log.
+    """Starts `python -m drmodels jobs run KIND ID --data-dir DIR`; output in DIR/logs/<kind>-<id>.log.
 
     The child reads the same DRMODELS_* environment, so it builds the same dependencies.
     """
@@ -16,14 +16,14 @@ class DetachedRunner:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
-    def submit(self, job_id: int) -> None:
+    def submit(self, kind: str, job_id: int) -> None:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "drmodels", "jobs", "run", str(job_id),
+            sys.executable, "-m", "drmodels", "jobs", "run", kind, str(job_id),
             "--data-dir", str(self.data_dir.resolve()),
         ]  # fmt: skip
-        with (logs / f"job-{job_id}.log").open("ab") as log:
+        with (logs / f"{kind}-{job_id}.log").open("ab") as log:
             proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,

@@ -22,9 +22,9 @@ class SourceOpener(Protocol):
 
 
 class Runner(Protocol):
-    """Runs import jobs by id somewhere (this process's pool, a detached process, workers)."""
+    """Runs jobs somewhere (this process's pool, a detached process, workers) by kind and id (tasks.py)."""
 
-    def submit(self, job_id: int) -> None: ...
+    def submit(self, kind: str, job_id: int) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,17 @@ def test_worker_killed_mid_copy_then_retry_completes(
     accepted = svc.accept("killed", model_url)
     rule = fault_proxy.add("hold_body", DATA, method="GET")
     env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.endpoint}
-    command = [sys.executable, "-m", "drmodels", "jobs", "run", str(accepted.job_id), "--data-dir", data_dir]
+    command = [
+        sys.executable,
+        "-m",
+        "drmodels",
+        "jobs",
+        "run",
+        "import",
+        str(accepted.job_id),
+        "--data-dir",
+        data_dir,
+    ]
     worker = subprocess.Popen(command,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

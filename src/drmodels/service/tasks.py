@@ -1,0 +1,21 @@
+"""The task table: every kind of job the service runs, by name. Runners carry only (kind, job id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from drmodels.errors import InvalidRequest
+from drmodels.service.deps import Deps
+from drmodels.service.imports.job import run_import
+
+IMPORT = "import"
+
+TASKS: dict[str, Callable[[int, Deps], object]] = {IMPORT: run_import}
+"""kind -> job function(job_id, deps); every one is idempotent and takes only the id."""
+
+
+def run_task(deps: Deps, kind: str, job_id: int) -> object:
+    task = TASKS.get(kind)
+    if task is None:
+        raise InvalidRequest("kind", f"no job kind {kind!r}; the kinds are {', '.join(sorted(TASKS))}")
+    return task(job_id, deps)
