@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drmodels.config import Settings, load_settings
+from drmodels.rules.requests import DEFAULT_ACCOUNT
+
+if TYPE_CHECKING:
+    from drmodels.service.models import ModelService
 
 DataDir = Annotated[
     Path | None,
@@ -17,6 +21,26 @@ DataDir = Annotated[
 ]
 
 
+AccountId = Annotated[
+    str,
+    typer.Option(
+        "--account", help=f"The account whose models these are (12 digits; default {DEFAULT_ACCOUNT})."
+    ),
+]
+
+
 def settings(data_dir: Path | None = None) -> Settings:
     """The settings from the environment, with --data-dir first when given."""
     return load_settings(data_dir=data_dir)
+
+
+def model_service(data_dir: Path | None, account: str = DEFAULT_ACCOUNT) -> ModelService:
+    """The account's models; an account other than the default one must exist."""
+    from drmodels.bootstrap import accounts, build
+    from drmodels.service.models import ModelService
+
+    config = settings(data_dir)
+    deps = build(config)
+    if account != DEFAULT_ACCOUNT:
+        accounts(config, deps).require(account)
+    return ModelService(deps, account, config.region)

@@ -11,7 +11,7 @@ from drmodels.clock import utcnow
 from drmodels.rules.limits import Limits
 
 if TYPE_CHECKING:  # the `check` command needs none of these loaded
-    from drmodels.adapters.ports import ModelStore, Source
+    from drmodels.adapters.ports import ModelStore, Source, Target
     from drmodels.registry.db import Registry
 
 
@@ -19,6 +19,12 @@ class SourceOpener(Protocol):
     """Opens what a user named (a folder, an archive, s3://...), assuming `role_arn` when given."""
 
     def __call__(self, location: str, role_arn: str | None = None, /) -> Source: ...
+
+
+class TargetOpener(Protocol):
+    """Opens a user's s3://bucket/prefix for writing, through `role_arn` (assumed now: refusals raise)."""
+
+    def __call__(self, location: str, role_arn: str, /) -> Target: ...
 
 
 class Runner(Protocol):
@@ -50,6 +56,7 @@ class Deps:
     store: ModelStore
     sources: SourceOpener
     runner: Runner
+    targets: TargetOpener
     limits: Limits = field(default_factory=Limits)
     options: ImportOptions = field(default_factory=ImportOptions)
     clock: Callable[[], datetime] = utcnow
