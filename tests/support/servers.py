@@ -56,6 +56,8 @@ class Roles:
     """Full read policy, but the trust policy names another principal: AssumeRole is refused."""
     missing: str
     """Not declared at all."""
+    export: str
+    """The read policy plus s3:PutObject (and multipart) on every bucket: "Copy to S3"."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ _READ_ACTIONS = [
     "s3:GetBucketLocation",
 ]
 
+# What "Copy to S3" (GetAssetUrl S3_PKG_*) needs in the user's bucket.
+_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
 POLICIES: dict[str, list[dict[str, Any]]] = {
     "DrmReadPolicy": [
         _statement(["s3:ListAllMyBuckets"], ["*"]),
@@ -170,6 +175,11 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
     "DrmListOnlyPolicy": [_statement(["s3:ListBucket"], _ALL_BUCKETS), _VALIDATE],
     "DrmNoListPolicy": [_statement(["s3:GetObject"], _ALL_OBJECTS), _VALIDATE],
+    "DrmExportPolicy": [
+        _statement(["s3:ListAllMyBuckets"], ["*"]),
+        _statement(_READ_ACTIONS + _WRITE_ACTIONS, _ALL_BUCKETS + _ALL_OBJECTS),
+        _VALIDATE,
+    ],
 }
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -178,6 +188,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "DrmListOnlyRole": (IMPORTER_ARN, "DrmListOnlyPolicy"),
     "DrmNoListRole": (IMPORTER_ARN, "DrmNoListPolicy"),
     "DrmUntrustedRole": (f"arn:aws:iam::{ACCOUNT}:user/someoneelse", "DrmReadPolicy"),
+    "DrmExportRole": (IMPORTER_ARN, "DrmExportPolicy"),
 }
 
 
@@ -304,6 +315,7 @@ def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[S
                 no_list=role_arn("DrmNoListRole"),
                 untrusted=role_arn("DrmUntrustedRole"),
                 missing=role_arn("DrmNoSuchRole"),
+                export=role_arn("DrmExportRole"),
             ),
             data_dir=root,
             log_path=log_path,

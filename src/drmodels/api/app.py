@@ -9,14 +9,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from drmodels.api import assets, rest
 from drmodels.api.deepracer import router as json11
-from drmodels.api.errors import answer
 from drmodels.api.gate import note
 from drmodels.api.rest.schemas import ErrorBody
 from drmodels.bootstrap import Services
@@ -64,22 +62,8 @@ def create_api(services: Services) -> FastAPI:
             return JSONResponse({"status": "unavailable", "registry": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "version": version("drmodels")})
 
-    app.add_exception_handler(Exception, _rest_error)
-    app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(HTTPException, _http_error)  # no such route or method
     return app
-
-
-async def _rest_error(_request: Request, exc: Exception) -> JSONResponse:
-    said = answer(exc)
-    return JSONResponse(said.rest(), status_code=said.status)
-
-
-async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's validation errors as one 400 message naming each field (not its 422 list)."""
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors]
-    return JSONResponse({"message": "; ".join(parts) or "invalid request"}, status_code=400)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from drmodels.api.errors import AnsweredRoute
 from drmodels.api.gate import note
 from drmodels.bootstrap import Services
 from drmodels.registry.tables import Model
@@ -57,7 +58,7 @@ def _chunks(out: IO[bytes]) -> Iterator[bytes]:
 
 
 def router() -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+    api = APIRouter(include_in_schema=False, route_class=AnsweredRoute)
 
     @api.get(ROUTE)
     async def download(token: str, request: Request) -> Any:

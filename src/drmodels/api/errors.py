@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from drmodels.api.sigv4 import IncompleteSignature, SignatureError
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from drmodels.api.sigv4 import SignatureError
 from drmodels.errors import (
     AlreadyExists,
     Conflict,
@@ -65,7 +72,6 @@ _REQUEST_CODES = {Code.SRC_BUCKET_DOES_NOT_EXIST, Code.FILE_DOES_NOT_EXIST}
 
 # (class, HTTP status, AWS type), the first that matches wins: subclasses before their parents.
 _TABLE: list[tuple[type[BaseException], int, str]] = [
-    (IncompleteSignature, 400, "IncompleteSignatureException"),
     (Unauthorized, 403, "InvalidSignatureException"),  # a SignatureError says which type itself
     (UnknownOperation, 400, "UnknownOperationException"),
     (UnsupportedOperation, 400, "UnsupportedOperationException"),
@@ -113,3 +119,27 @@ def _problem(exc: ProblemError) -> Answer:
     if problem.code in _REQUEST_CODES:
         return Answer(400, "InvalidRequestException", text)
     return Answer(500, "ServiceException", text)
+
+
+def invalid(exc: RequestValidationError) -> Answer:
+    """FastAPI's validation errors as one 400 message naming each field (not its 422 list)."""
+    parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in exc.errors()]
+    return Answer(400, "InvalidRequestException", "; ".join(parts) or "invalid request")
+
+
+class AnsweredRoute(APIRoute):
+    """A REST route whose every failure is answered `{"message": ...}` with its status, here."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                said = invalid(exc)
+            except Exception as exc:
+                said = answer(exc)
+            return JSONResponse(said.rest(), status_code=said.status)
+
+        return answered

@@ -18,7 +18,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -160,12 +160,13 @@ class _ReceivedSigner(SigV4Auth):  # type: ignore[misc]
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
-    """The query as (name, value) pairs, decoded once; botocore encodes them again its own way."""
+    """The query as (name, value) pairs, decoded once as a form ('+' is a space: what botocore's own
+    request preparation sends for one); botocore encodes them again its own way."""
     pairs = []
     for part in query.split("&"):
         if part:
             name, _, value = part.partition("=")
-            pairs.append((unquote(name), unquote(value)))
+            pairs.append((unquote_plus(name), unquote_plus(value)))
     return pairs
 
 

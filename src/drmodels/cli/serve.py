@@ -34,22 +34,32 @@ def serve(
         os.environ[env_name("data_dir")] = str(data_dir.resolve())
     settings(None)  # a bad setting stops here, in one line, before the server starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=STOP_GRACE_S,
-        server_header=False,
-    )
-    # Running import threads are not waited for: their jobs stay RUNNING under this (ending) process,
-    # which the next start sees as lost and resumes.
+    try:
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=STOP_GRACE_S,
+            server_header=False,
+        )
+        code = 0
+    except KeyboardInterrupt:  # uvicorn re-raises the signal it stopped on; SIGTERM ends us right there
+        code = 130
+    except SystemExit as exc:  # uvicorn could not listen (the port is taken, ...): it said why
+        code = exc.code if isinstance(exc.code, int) else 1
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for running import threads: their jobs stay RUNNING under this ending
+    process, which the next start sees as lost and resumes."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from enum import Enum, StrEnum
 from typing import BinaryIO
 
 from drmodels.registry.tables import Model
+from drmodels.rules import layout
 from drmodels.service.deps import Deps
 from drmodels.service.download import (
     NothingToDownload,
@@ -62,12 +63,14 @@ def write_asset(deps: Deps, model: Model, asset: Asset, out: BinaryIO) -> None:
 class Parts(Enum):
     """Which of the virtual model's files "Copy to S3" puts into the user's bucket."""
 
-    MODEL = "the model without its logs"
+    MODEL = "the model without its logs and metrics"
     LOGS = "the logs, metrics and training params"
-    ALL = "the model with its logs"
+    ALL = "the model with its logs and metrics"
 
     def keeps(self, key: str) -> bool:
-        return self is Parts.ALL or (is_log_key(key) == (self is Parts.LOGS))
+        if self is Parts.MODEL:  # training_params.yaml stays: DeepRacer on AWS needs it to import
+            return not (layout.is_log(key) or layout.is_metrics(key))
+        return self is Parts.ALL or is_log_key(key)
 
 
 def export(deps: Deps, model: Model, location: str, role_arn: str, parts: Parts) -> int:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from drmodels.api import paging
 from drmodels.api.assets import asset_url
+from drmodels.api.errors import AnsweredRoute
 from drmodels.api.rest.auth import Caller, caller
 from drmodels.api.rest.schemas import (
     AssetType,
@@ -37,10 +38,10 @@ ASSETS = {
 ModelId = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,64}$", description="The model's id.")]
 Signed = Annotated[Caller, Depends(caller)]
 
-router = APIRouter(tags=["models"])
+router = APIRouter(tags=["models"], route_class=AnsweredRoute)
 
 
-@router.post("/importmodel", operation_id="ImportModel")
+@router.post("/importmodel", operation_id="ImportModel", response_model_exclude_none=True)
 async def import_model(body: ImportModelInput, c: Signed) -> ImportModelOutput:
     """Import a model from s3://s3Bucket/s3Path: through `roleArn` when given, else with the server's own
     credentials from its upload bucket (DRMODELS_UPLOAD_BUCKET)."""
@@ -64,7 +65,7 @@ async def import_model(body: ImportModelInput, c: Signed) -> ImportModelOutput:
     return ImportModelOutput(modelId=await run_in_threadpool(run))
 
 
-@router.get("/models", operation_id="ListModels")
+@router.get("/models", operation_id="ListModels", response_model_exclude_none=True)
 async def list_models(
     c: Signed, token: Annotated[str | None, Query(max_length=2000, description="The page to read.")] = None
 ) -> ListModelsOutput:
@@ -83,7 +84,7 @@ async def list_models(
     return await run_in_threadpool(run)
 
 
-@router.get("/models/{modelId}", operation_id="GetModel")
+@router.get("/models/{modelId}", operation_id="GetModel", response_model_exclude_none=True)
 async def get_model(modelId: ModelId, c: Signed) -> GetModelOutput:
     return await run_in_threadpool(
         lambda: GetModelOutput.model_validate({"model": rest_model(c.models.by_id(modelId))})
@@ -101,7 +102,7 @@ async def delete_model(modelId: ModelId, c: Signed) -> dict[str, str]:
     return {}
 
 
-@router.get("/models/{modelId}/getasset", operation_id="GetAssetUrl")
+@router.get("/models/{modelId}/getasset", operation_id="GetAssetUrl", response_model_exclude_none=True)
 async def get_asset_url(
     modelId: ModelId,
     assetType: Annotated[AssetType, Query(description="What to download.")],
