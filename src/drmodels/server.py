@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 
 from drmodels import bootstrap
 from drmodels.api.app import create_api
@@ -46,7 +46,7 @@ def create_app() -> Starlette:
             services.close()
 
     routes = [mount(services) for mount in MOUNTS]
-    routes.append(Mount("", app=create_api(services)))
+    routes += create_api(services)  # last: the API answers every other path
     gate = Middleware(
         Gate, max_concurrent=settings.api_max_concurrent_requests, max_body=settings.api_max_body_bytes
     )

@@ -1,6 +1,6 @@
-"""The API's FastAPI app over the server's services: JSON 1.1 at POST /, the REST face, download links
-and GET /health; errors answered by api/errors.py. The OpenAPI document (/openapi.json) is the REST
-face's (the JSON 1.1 face's model is the DeepRacer service model itself)."""
+"""The API over the server's services: JSON 1.1 at POST /, and a FastAPI app with the REST face, download
+links and GET /health; errors answered by api/errors.py. The OpenAPI document (/openapi.json) is the
+REST face's (the JSON 1.1 face's model is the DeepRacer service model itself)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Mount
 
 from drmodels.api import assets, rest
 from drmodels.api.deepracer import router as json11
@@ -33,7 +34,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_api(services: Services) -> FastAPI:
+def create_api(services: Services) -> list[BaseRoute]:
+    """The API's routes: JSON 1.1 at POST / (a plain route), and the FastAPI app for everything else."""
+    return [json11.route(services), Mount("", app=_rest_app(services))]
+
+
+def _rest_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="drmodels",
         summary="AWS DeepRacer models: the DeepRacer-on-AWS style REST face (SigV4, service execute-api).",
@@ -43,7 +49,6 @@ def create_api(services: Services) -> FastAPI:
         responses=ERRORS,
     )
     app.state.services = services
-    app.include_router(json11.router())
     for feature in rest.FEATURES:
         app.include_router(feature)
     app.include_router(assets.router())

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from drmodels.api.errors import AnsweredRoute
 from drmodels.api.gate import note
 from drmodels.bootstrap import Services
-from drmodels.registry.tables import Model
+from drmodels.registry.queries import ModelRecord
 from drmodels.service.assets import FILE_SUFFIX, Asset, check_asset, write_asset
 from drmodels.service.models import ModelService
 
@@ -27,7 +27,7 @@ SPOOL_BYTES = 16 * 1024 * 1024
 CHUNK = 1024 * 1024
 
 
-def asset_url(services: Services, base_url: str, account_id: str, model: Model, asset: Asset) -> str:
+def asset_url(services: Services, base_url: str, account_id: str, model: ModelRecord, asset: Asset) -> str:
     """A link to `asset` of a READY model, valid for DRMODELS_ASSET_URL_TTL_SECONDS."""
     check_asset(services.deps, model, asset)
     token = services.accounts.keyring.link(

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from drmodels.errors import InvalidRequest
-from drmodels.registry.tables import Model
+from drmodels.registry.queries import ModelRecord
 
 VERSION = 1
 T = TypeVar("T")
 
 
-def encode(model: Model, descending: bool) -> str:
+def encode(model: ModelRecord, descending: bool) -> str:
     """The token of the page after `model` (standard base64: the service model's NextToken pattern)."""
     position = [VERSION, "D" if descending else "A", model.creation_time.isoformat(), model.id]
     return base64.b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()

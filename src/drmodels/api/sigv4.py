@@ -184,8 +184,11 @@ def expected_signature(request: Received, auth: Authorization, secret: str, stam
         raise SignatureError(f"signed header(s) {', '.join(missing)} are not in the request")
     headers = HTTPHeaders()
     for name, value in request.headers:
-        if name in auth.signed_headers:
+        if name in auth.signed_headers and name != "x-amz-content-sha256":
             headers[name] = value
+    # botocore takes the payload hash from this header when present: the body's as we computed it (or
+    # the client's spelling of that same hash), so botocore does not hash the body again
+    headers["X-Amz-Content-SHA256"] = claimed.strip() if claimed is not None else body_hash
     aws_request = AWSRequest(
         method=request.method,
         url=f"http://{request.header('host')}{request.raw_path}",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -56,6 +57,16 @@ class Registry:
         """A unit of work: committed on success, rolled back on error."""
         with self._sessions() as s, s.begin():
             yield s
+
+    @property
+    def in_process(self) -> bool:
+        """SQLite: a read is CPU work in this process, never a wait on a server."""
+        return self.engine.dialect.name == "sqlite"
+
+    def rows(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[sa.Row[Any]]:
+        """A read outside the ORM (a pooled connection, no session): the API's hot path."""
+        with self.engine.connect() as conn:
+            return conn.execute(statement, params).all()
 
     def close(self) -> None:
         self.engine.dispose()

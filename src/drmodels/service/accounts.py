@@ -32,6 +32,7 @@ MAX_KEYS = 10
 """Access keys an account may hold at once."""
 KEY_PREFIX = "AKDR"
 _HASHER = PasswordHasher()
+_SIGNING_KEY = sa.select(AccessKey.account_id, AccessKey.secret).where(AccessKey.id == sa.bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,12 @@ class AccountService:
             return key.account_id
 
     def signing_key(self, access_key_id: str) -> SigningKey | None:
-        """The account and secret of an access key; None when there is no such key (or it was deleted)."""
-        with self.registry.session() as s:
-            row = s.execute(
-                sa.select(AccessKey.account_id, AccessKey.secret).where(AccessKey.id == access_key_id)
-            ).one_or_none()
-        if row is None:
-            return None
-        return SigningKey(row.account_id, self.keyring.unseal(row.secret))
+        """The account and secret of an access key; None when there is no such key (or it was deleted).
+
+        Read on every signed request, outside the ORM; never cached, so a deleted key stops at once.
+        """
+        rows = self.registry.rows(_SIGNING_KEY, {"key": access_key_id})
+        return SigningKey(rows[0].account_id, self.keyring.unseal(rows[0].secret)) if rows else None
 
     def get(self, account_id: str) -> AccountInfo:
         infos = self._infos(Account.id == requests.check_account(account_id))

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import Enum, StrEnum
 from typing import BinaryIO
 
-from drmodels.registry.tables import Model
+from drmodels.registry.queries import ModelRecord
 from drmodels.rules import layout
 from drmodels.service.deps import Deps
 from drmodels.service.download import (
@@ -42,7 +42,7 @@ class Asset(StrEnum):
 FILE_SUFFIX = {Asset.VIRTUAL: ".tar.gz", Asset.CAR: "-car-model.tar.gz", Asset.LOGS: "-logs.tar.gz"}
 
 
-def check_asset(deps: Deps, model: Model, asset: Asset) -> None:
+def check_asset(deps: Deps, model: ModelRecord, asset: Asset) -> None:
     """Raise now what a download would raise: the model not READY (Conflict), nothing to serve (NotFound)."""
     require_ready(model)
     if asset is Asset.CAR:
@@ -51,7 +51,7 @@ def check_asset(deps: Deps, model: Model, asset: Asset) -> None:
         raise NothingToDownload(f"model {model.name!r} has no logs, metrics or training params")
 
 
-def write_asset(deps: Deps, model: Model, asset: Asset, out: BinaryIO) -> None:
+def write_asset(deps: Deps, model: ModelRecord, asset: Asset, out: BinaryIO) -> None:
     if asset is Asset.CAR:
         download_car(deps.store, model, out)
     elif asset is Asset.LOGS:
@@ -73,7 +73,7 @@ class Parts(Enum):
         return self is Parts.ALL or is_log_key(key)
 
 
-def export(deps: Deps, model: Model, location: str, role_arn: str, parts: Parts) -> int:
+def export(deps: Deps, model: ModelRecord, location: str, role_arn: str, parts: Parts) -> int:
     """Copy the chosen files of a READY model under `location` (s3://bucket/prefix) through `role_arn`,
     keeping their paths, so the prefix imports again; the number of files copied."""
     require_ready(model)

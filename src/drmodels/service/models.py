@@ -7,13 +7,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from drmodels.errors import AlreadyExists, Conflict, NotFound
-from drmodels.registry.queries import account_models, find_model, model_where, models_page
+from drmodels.registry.queries import (
+    ModelRecord,
+    account_models,
+    find_model,
+    model_where,
+    read_model,
+    read_page,
+)
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
 from drmodels.rules import requests
@@ -191,16 +199,19 @@ class ModelService:
             raise NotFound(f"no model {what} in account {self.account_id}")
         return model
 
-    def by_arn(self, arn: str) -> Model:
-        """The model with this ARN (loaded without its jobs and history)."""
-        with self.deps.registry.session() as s:
-            return self._where(s, Model.arn == arn, arn)
+    def _read(self, by: Literal["arn", "id"], key: str) -> ModelRecord:
+        model = read_model(self.deps.registry, self.account_id, by, key)
+        if model is None:  # another account's model is answered the same way as no model
+            raise NotFound(f"no model {key} in account {self.account_id}")
+        return model
 
-    def by_id(self, model_id: str) -> Model:
-        with self.deps.registry.session() as s:
-            return self._where(s, Model.id == model_id, model_id)
+    def by_arn(self, arn: str) -> ModelRecord:
+        """The model with this ARN, as read (no jobs, no history)."""
+        return self._read("arn", arn)
 
-    def page(self, after: tuple[datetime, str] | None, descending: bool, limit: int) -> Sequence[Model]:
+    def by_id(self, model_id: str) -> ModelRecord:
+        return self._read("id", model_id)
+
+    def page(self, after: tuple[datetime, str] | None, descending: bool, limit: int) -> Sequence[ModelRecord]:
         """Up to `limit` models after a position (creation time, id), in creation order or its reverse."""
-        with self.deps.registry.session() as s:
-            return models_page(s, self.account_id, after, descending, limit)
+        return read_page(self.deps.registry, self.account_id, after, descending, limit)

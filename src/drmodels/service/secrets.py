@@ -24,6 +24,7 @@ from drmodels.config import Settings
 from drmodels.errors import ConfigError, Unauthorized
 
 KEY_FILE = "secret.key"
+UNSEALED_KEPT = 1024
 
 
 class ExpiredLink(Unauthorized):
@@ -70,6 +71,7 @@ class Keyring:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._unsealed: dict[str, str] = {}
 
     @cached_property
     def _master(self) -> bytes:
@@ -90,13 +92,22 @@ class Keyring:
         return self._secrets.encrypt(secret.encode()).decode()
 
     def unseal(self, sealed: str) -> str:
+        """The secret; the last UNSEALED_KEPT are remembered by their sealed form (a deleted key's
+        sealed form is no longer read, so remembering it grants nothing)."""
+        known = self._unsealed.get(sealed)
+        if known is not None:
+            return known
         try:
-            return self._secrets.decrypt(sealed.encode()).decode()
+            secret = self._secrets.decrypt(sealed.encode()).decode()
         except InvalidToken:
             raise ConfigError(
                 "an access key's secret cannot be decrypted with the configured secret key: "
                 "DRMODELS_SECRET_KEY (or DATA_DIR/secret.key) is not the key the secret was made with"
             ) from None
+        if len(self._unsealed) >= UNSEALED_KEPT:
+            self._unsealed.clear()
+        self._unsealed[sealed] = secret
+        return secret
 
     def link(self, payload: dict[str, Any], ttl_seconds: int) -> str:
         """An opaque, encrypted token for `payload`, valid for `ttl_seconds`."""

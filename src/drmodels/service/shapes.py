@@ -18,6 +18,7 @@ from drmodels.rules.metadata import ModelMetadata
 from drmodels.rules.problems import Problem
 
 if TYPE_CHECKING:
+    from drmodels.registry.queries import ModelRecord
     from drmodels.registry.tables import Model
 
 AGENT_NETWORK = "SIX_LAYER_DOUBLE_HEAD_OUTPUT"
@@ -42,7 +43,7 @@ def car_configuration(metadata: ModelMetadata | None) -> dict[str, Any] | None:
     return {"NeuralNetwork": metadata.neural_network, "Sensors": sensors, "ActionSpace": space}
 
 
-def problems_of(model: Model) -> list[Problem]:
+def problems_of(model: ModelRecord) -> list[Problem]:
     """Every problem recorded on the model: the errors that refused it, or the warnings it was kept with."""
     return [Problem.from_dict(d) for d in model.error_details or []]
 
@@ -56,7 +57,7 @@ def _millis(at: datetime) -> int:
     return int(at.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def api_model(model: Model) -> dict[str, Any]:
+def api_model(model: ModelRecord) -> dict[str, Any]:
     """The service model's `Model`: only its members, absent ones left out (as AWS JSON services do)."""
     shape: dict[str, Any] = {
         "ModelType": "REINFORCEMENT_LEARNING",
@@ -81,7 +82,7 @@ def api_model(model: Model) -> dict[str, Any]:
     return {k: v for k, v in shape.items() if v is not None}
 
 
-def _extras(model: Model) -> dict[str, Any]:
+def _extras(model: ModelRecord) -> dict[str, Any]:
     return {
         "ModelSizeInBytes": model.size_bytes or 0,
         "Checkpoints": model.checkpoints or [],
@@ -111,7 +112,7 @@ REST_STATUS = {
 CAMERAS = ("FRONT_FACING_CAMERA", "STEREO_CAMERAS", "LEFT_CAMERA", "OBSERVATION_CAMERA", "OBSERVATION")
 
 
-def _rest_metadata(model: Model) -> dict[str, Any] | None:
+def _rest_metadata(model: ModelRecord) -> dict[str, Any] | None:
     config = model.car_configuration
     if not config:
         return None
@@ -141,7 +142,7 @@ def _rest_metadata(model: Model) -> dict[str, Any] | None:
     return {k: v for k, v in metadata.items() if v is not None}
 
 
-def rest_model(model: Model) -> dict[str, Any]:
+def rest_model(model: ModelRecord) -> dict[str, Any]:
     """DeepRacer on AWS's `Model` (what an imported model has of it), plus our extras."""
     text = details(problems_of(model)) if model.error_code else ""
     shape: dict[str, Any] = {

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from starlette.datastructures import URL
+
 from drmodels.api import paging
 from drmodels.api.assets import asset_url
 from drmodels.bootstrap import Services
@@ -37,7 +39,7 @@ EXPORTS = {
 class Caller:
     services: Services
     account_id: str
-    base_url: str
+    base_url: URL
 
     @cached_property
     def models(self) -> ModelService:
@@ -93,7 +95,7 @@ def get_asset_url(c: Caller, body: Body) -> Body:
         )
     model = c.models.by_arn(body["Arn"])
     if kind in LINKS:
-        return {"Url": asset_url(c.services, c.base_url, c.account_id, model, LINKS[kind])}
+        return {"Url": asset_url(c.services, str(c.base_url), c.account_id, model, LINKS[kind])}
     for needed in ("RoleArn", "ModelArtifactsS3Bucket"):
         if not body.get(needed):
             raise InvalidRequest(
