@@ -1,7 +1,8 @@
 """Benchmark the API under load: GetModel and ListModels(MaxResults=25) on a registry of 10,000 models,
 beside a bare endpoint of the same server stack returning a fixed JSON document of the same size.
 
-Usage: python bench/api_load.py [--models 10000] [--concurrency 32] [--seconds 8] [--registries sqlite,postgresql]
+Usage: python bench/api_load.py [--models 10000] [--concurrency 32] [--seconds 8]
+                                [--registries sqlite,postgresql]
 
 For each registry (SQLite, and a throwaway PostgreSQL database on 127.0.0.1:5432):
 - writes N READY models into one account (straight into the registry) and makes the account's key;
@@ -72,9 +73,16 @@ def serve(port: int) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
-        "api_load:floor_app", factory=True, app_dir=str(Path(__file__).parent), host="127.0.0.1", port=port,
-        log_config=None, access_log=False, timeout_graceful_shutdown=STOP_GRACE_S, server_header=False,
-    )  # fmt: skip
+        "api_load:floor_app",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=STOP_GRACE_S,
+        server_header=False,
+    )
 
 
 # ---------------------------------------------------------------- setup (the bench process)
@@ -97,7 +105,9 @@ def fill_registry(url: str, data_dir: Path, count: int) -> tuple[Any, list[str],
         "Sensors": ["FRONT_FACING_CAMERA"],
         "ActionSpace": {
             "ActionSpaceType": "discrete",
-            "DiscreteActionSpace": [{"SteeringAngle": a, "Speed": s} for a in (-30, 0, 30) for s in (1.0, 2.0)],
+            "DiscreteActionSpace": [
+                {"SteeringAngle": a, "Speed": s} for a in (-30, 0, 30) for s in (1.0, 2.0)
+            ],
         },
     }
     start = deps.clock() - timedelta(days=30)
@@ -106,16 +116,25 @@ def fill_registry(url: str, data_dir: Path, count: int) -> tuple[Any, list[str],
         model_id = f"{i:032x}"
         rows.append(
             {
-                "id": model_id, "account_id": info.account_id, "name": f"model-{i:05d}",
+                "id": model_id,
+                "account_id": info.account_id,
+                "name": f"model-{i:05d}",
                 "arn": model_arn("us-east-1", info.account_id, model_id),
-                "description": f"bench model {i}", "status": "READY", "was_imported": True,
-                "was_migrated": False, "import_src_location": f"s3://bench-bucket/models/model-{i:05d}",
-                "size_bytes": 42_000_000 + i, "packaging_complete": True, "car_configuration": car,
-                "agent_algorithm": "PPO", "agent_network": "SIX_LAYER_DOUBLE_HEAD_OUTPUT",
+                "description": f"bench model {i}",
+                "status": "READY",
+                "was_imported": True,
+                "was_migrated": False,
+                "import_src_location": f"s3://bench-bucket/models/model-{i:05d}",
+                "size_bytes": 42_000_000 + i,
+                "packaging_complete": True,
+                "car_configuration": car,
+                "agent_algorithm": "PPO",
+                "agent_network": "SIX_LAYER_DOUBLE_HEAD_OUTPUT",
                 "checkpoints": ["10_Step-1000.ckpt", "11_Step-1100.ckpt"],
-                "creation_time": start + timedelta(seconds=i), "updated_at": start,
+                "creation_time": start + timedelta(seconds=i),
+                "updated_at": start,
             }
-        )  # fmt: skip
+        )
     with deps.registry.session() as s:
         s.get_one(Account, info.account_id)
         for i in range(0, count, 2000):
@@ -136,11 +155,19 @@ def start_server(data_dir: Path, registry_url: str, sizes: dict[str, int], log: 
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRMODELS_")}
-    env.update(DRMODELS_DATA_DIR=str(data_dir), DRMODELS_REGISTRY_URL=registry_url,
-               BENCH_FLOOR_SIZES=json.dumps(sizes))  # fmt: skip
+    env.update(
+        DRMODELS_DATA_DIR=str(data_dir),
+        DRMODELS_REGISTRY_URL=registry_url,
+        BENCH_FLOOR_SIZES=json.dumps(sizes),
+    )
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, __file__, "serve", str(port)], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "serve", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -152,7 +179,9 @@ def start_server(data_dir: Path, registry_url: str, sizes: dict[str, int], log: 
     raise SystemExit(f"the server did not start:\n{log.read_text()[-3000:]}")
 
 
-def signed_requests(url: str, key: Any, op: str, bodies: list[dict[str, Any]], path: str = "/") -> list[bytes]:
+def signed_requests(
+    url: str, key: Any, op: str, bodies: list[dict[str, Any]], path: str = "/"
+) -> list[bytes]:
     """Raw HTTP/1.1 requests signed with botocore's SigV4 (deepracer), ready to send."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -163,8 +192,12 @@ def signed_requests(url: str, key: Any, op: str, bodies: list[dict[str, Any]], p
     out = []
     for body in bodies:
         data = json.dumps(body).encode()
-        request = AWSRequest(method="POST", url=url + path, data=data, headers={
-            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET + op, "Host": host})  # fmt: skip
+        request = AWSRequest(
+            method="POST",
+            url=url + path,
+            data=data,
+            headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET + op, "Host": host},
+        )
         SigV4Auth(credentials, "deepracer", "us-east-1").add_auth(request)
         head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
         out.append((head + f"Content-Length: {len(data)}\r\n\r\n").encode() + data)
@@ -174,8 +207,14 @@ def signed_requests(url: str, key: Any, op: str, bodies: list[dict[str, Any]], p
 # ---------------------------------------------------------------- the load generator (child process)
 
 
-async def _connection(host: str, port: int, requests: list[bytes], stop_at: float, latencies: list[float],
-                      statuses: dict[int, int]) -> None:  # fmt: skip
+async def _connection(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    stop_at: float,
+    latencies: list[float],
+    statuses: dict[int, int],
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     i = random.randrange(len(requests))
     while time.perf_counter() < stop_at:
@@ -197,13 +236,21 @@ async def _connection(host: str, port: int, requests: list[bytes], stop_at: floa
 async def _load(url: str, requests: list[bytes], concurrency: int, seconds: float) -> dict[str, Any]:
     host, port = url.removeprefix("http://").split(":")
     warm: list[float] = []
-    await asyncio.gather(*(_connection(host, int(port), requests, time.perf_counter() + 0.5, warm, {})
-                           for _ in range(concurrency)))  # fmt: skip
+    await asyncio.gather(
+        *(
+            _connection(host, int(port), requests, time.perf_counter() + 0.5, warm, {})
+            for _ in range(concurrency)
+        )
+    )
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(host, int(port), requests, start + seconds, latencies, statuses)
-                           for _ in range(concurrency)))  # fmt: skip
+    await asyncio.gather(
+        *(
+            _connection(host, int(port), requests, start + seconds, latencies, statuses)
+            for _ in range(concurrency)
+        )
+    )
     elapsed = time.perf_counter() - start
     latencies.sort()
     return {
@@ -238,10 +285,20 @@ def run_load(
     """Requests/s and latencies as the client saw them, and the server's CPU time per request (the figure a
     busy machine disturbs least: other processes take wall time, not this process's CPU time)."""
     spec = work / "load.json"
-    spec.write_text(json.dumps({"url": url, "requests": [r.hex() for r in requests], "concurrency": concurrency,
-                                "seconds": seconds}))  # fmt: skip
+    spec.write_text(
+        json.dumps(
+            {
+                "url": url,
+                "requests": [r.hex() for r in requests],
+                "concurrency": concurrency,
+                "seconds": seconds,
+            }
+        )
+    )
     before = cpu_seconds(server_pid)
-    done = subprocess.run([sys.executable, __file__, "load", str(spec)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "load", str(spec)], capture_output=True, text=True, check=True
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     result["cpu_us"] = (cpu_seconds(server_pid) - before) / max(1, result["count"]) * 1e6
     return result
@@ -256,7 +313,8 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
     registry_url = url or f"sqlite:///{data / 'registry.sqlite3'}"
     started = time.perf_counter()
     key, arns, sizes = fill_registry(registry_url, data, args.models)
-    print(f"\n[{name}] {args.models} models written in {time.perf_counter() - started:.1f} s; answer sizes {sizes}")
+    took = time.perf_counter() - started
+    print(f"\n[{name}] {args.models} models written in {took:.1f} s; answer sizes {sizes}")
     proc, server = start_server(data, registry_url, sizes, work / f"serve-{name}.log")
     rows = []
     try:
@@ -265,8 +323,9 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
         tokens = _tokens(server, key, 20)
         cases = {
             "GetModel": signed_requests(server, key, "GetModel", [{"ModelArn": a} for a in picks]),
-            "ListModels": signed_requests(server, key, "ListModels",
-                                          first + [{**first[0], "NextToken": t} for t in tokens]),  # fmt: skip
+            "ListModels": signed_requests(
+                server, key, "ListModels", first + [{**first[0], "NextToken": t} for t in tokens]
+            ),
         }
         for op, requests in cases.items():
             floor = signed_requests(server, key, op, [{"ModelArn": picks[0]}], path=f"/floor/{op}")
@@ -296,12 +355,15 @@ def _tokens(server: str, key: Any, count: int) -> list[str]:
 
 def _print_row(row: dict[str, Any]) -> None:
     real, bare = row["real"], row["floor"]
-    ratio = real["rps"] / bare["rps"]
+
+    def said(r: dict[str, Any]) -> str:
+        latency = f"p50 {r['p50_ms']:5.1f} ms p99 {r['p99_ms']:6.1f} ms"
+        return f"{r['rps']:6.0f} req/s {latency} {r['cpu_us']:5.0f} us CPU/req"
+
     print(
-        f"{row['registry']:<10} {row['op']:<10} c={row['c']:<3} {real['rps']:6.0f} req/s p50 {real['p50_ms']:5.1f} ms"
-        f" p99 {real['p99_ms']:6.1f} ms {real['cpu_us']:5.0f} us CPU/req | floor {bare['rps']:6.0f} req/s"
-        f" p50 {bare['p50_ms']:5.1f} ms p99 {bare['p99_ms']:6.1f} ms {bare['cpu_us']:5.0f} us CPU/req"
-        f" | ratio {ratio:.2f}x (CPU {bare['cpu_us'] / real['cpu_us']:.2f}x) statuses {real['statuses']}"
+        f"{row['registry']:<10} {row['op']:<10} c={row['c']:<3} {said(real)} | floor {said(bare)}"
+        f" | ratio {real['rps'] / bare['rps']:.2f}x (CPU {bare['cpu_us'] / real['cpu_us']:.2f}x)"
+        f" statuses {real['statuses']}"
     )
 
 
@@ -326,8 +388,9 @@ def main() -> None:
         for row in rows:
             if row["op"] == "GetModel" and row["c"] == 32:
                 ratio = row["real"]["rps"] / row["floor"]["rps"]
-                met = ratio >= 0.5 and row["real"]["p99_ms"] <= 50
-                print(f"  {row['registry']}: {ratio:.2f}x, p99 {row['real']['p99_ms']:.1f} ms -> {'met' if met else 'NOT met'}")
+                p99 = row["real"]["p99_ms"]
+                met = "met" if ratio >= 0.5 and p99 <= 50 else "NOT met"
+                print(f"  {row['registry']}: {ratio:.2f}x, p99 {p99:.1f} ms -> {met}")
 
 
 if __name__ == "__main__":
