@@ -74,7 +74,7 @@ def list_accounts(as_json: AsJson = False, data_dir: DataDir = None) -> None:
         return
     table = Table()
     for column in ("Account", "Name", "Access keys", "Models", "Password", "Created"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("Account", "Access keys", "Created"))
     for i in infos:
         table.add_row(
             i.account_id,

@@ -133,3 +133,23 @@ def test_resume_takes_queued_and_lost_jobs_only(tmp_path: Path) -> None:
             job.status, job.owner, job.heartbeat_at = "RUNNING", owner, deps.clock()
     assert resume_jobs(deps) == [queued, lost]
     assert submitted == [("import", queued), ("import", lost)]
+
+
+def test_hot_path_reads_survive_a_database_restart() -> None:
+    """Reads outside the ORM skip the pre-ping; a connection the server dropped is read again once."""
+    import sqlalchemy as sa
+
+    from drmodels.registry.queries import read_model
+    from support.import_fixtures import PG_ADMIN_URL, pg_database
+
+    with pg_database() as url:
+        reg = Registry(url)
+        assert read_model(reg, "123456789012", "id", "nothing") is None  # a pooled connection now
+        name = url.rsplit("/", 1)[1]
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                      {"d": name})  # fmt: skip
+        admin.dispose()
+        assert read_model(reg, "123456789012", "id", "nothing") is None
+        reg.close()
