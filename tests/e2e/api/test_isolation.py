@@ -25,20 +25,33 @@ def _answer(call: Callable[[], Any], arn: str) -> tuple[str, str]:
     return str(error["Code"]), str(error["Message"]).replace(arn, "<ARN>")
 
 
-def test_json11_operations_on_another_accounts_model(
+@pytest.fixture
+def alices_model(
     api_server: api.Server,
     alice: api.Key,
-    bob: api.Key,
     seaweed: servers.Seaweed,
     s3_model: Callable[..., str],
     wait_ready: Callable[[Any, str], dict[str, Any]],
-) -> None:
-    owner, other = api.deepracer(api_server, alice), api.deepracer(api_server, bob)
+) -> tuple[str, str]:
+    """(name, ARN) of a READY model of alice's."""
+    owner = api.deepracer(api_server, alice)
     name = f"private-{uuid.uuid4().hex[:6]}"
     arn = owner.import_model(
         Type=RL, Name=name, ModelArtifactsS3Path=s3_model(checkpoints=2), RoleArn=seaweed.roles.read
     )["ModelArn"]
     assert wait_ready(owner, arn)["Status"] == "READY"
+    return name, arn
+
+
+def test_json11_operations_on_another_accounts_model(
+    api_server: api.Server,
+    alice: api.Key,
+    bob: api.Key,
+    seaweed: servers.Seaweed,
+    alices_model: tuple[str, str],
+) -> None:
+    owner, other = api.deepracer(api_server, alice), api.deepracer(api_server, bob)
+    name, arn = alices_model
     owner.tag_resource(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "alice"}])
     unknown = arn.rsplit("/", 1)[0] + "/" + uuid.uuid4().hex
     # the same ARN with bob's account id in it is not his model either
@@ -83,21 +96,10 @@ def test_json11_operations_on_another_accounts_model(
 
 
 def test_rest_operations_on_another_accounts_model(
-    api_server: api.Server,
-    alice: api.Key,
-    bob: api.Key,
-    seaweed: servers.Seaweed,
-    s3_model: Callable[..., str],
-    wait_ready: Callable[[Any, str], dict[str, Any]],
+    api_server: api.Server, alice: api.Key, bob: api.Key, alices_model: tuple[str, str]
 ) -> None:
     owner = api.deepracer(api_server, alice)
-    arn = owner.import_model(
-        Type=RL,
-        Name=f"rest-private-{uuid.uuid4().hex[:6]}",
-        ModelArtifactsS3Path=s3_model(checkpoints=2),
-        RoleArn=seaweed.roles.read,
-    )["ModelArn"]
-    assert wait_ready(owner, arn)["Status"] == "READY"
+    arn = alices_model[1]
     model_id = arn.rsplit("/", 1)[1]
     other, url = api.rest(bob), api_server.url
     calls: dict[str, Callable[[str], requests.Response]] = {
