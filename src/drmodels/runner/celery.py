@@ -132,6 +132,8 @@ def _task(job: Callable[[int], object]) -> Callable[[int], str]:
 def _waiting(conn: Any, queue: str) -> int:
     channel = conn.channel()
     try:
+        if hasattr(channel, "_size"):  # kombu's Redis transport: its passive declare misses prefixed keys
+            return int(channel._size(queue))
         return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception:  # the queue does not exist yet (nothing was ever sent to it)
         return 0
