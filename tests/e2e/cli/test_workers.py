@@ -4,6 +4,7 @@ no worker waits for one; jobs the broker lost are handed out again by the sweep.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import time
@@ -130,7 +131,7 @@ def test_league_survives_a_killed_worker(
         history = by_job[job.id]
         assert [r.attempt for r in history] == list(range(1, job.attempts + 1))
         assert history[-1].outcome == "SUCCEEDED" and all(r.outcome == LOST for r in history[:-1])
-        for earlier, later in zip(history, history[1:], strict=False):
+        for earlier, later in itertools.pairwise(history):
             assert earlier.ended_at is not None and earlier.ended_at <= later.started_at
             assert owner_host_pid(earlier.owner)[1] == str(doomed.proc.pid)
     taken_over = [job.id for job in jobs if len(by_job[job.id]) > 1]
