@@ -7,6 +7,7 @@ from an earlier, interrupted attempt is either kept (complete and matching) or r
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from drmodels.adapters.ports import Source, SourceError, StoredObject
@@ -24,6 +25,7 @@ from drmodels.service.deep import deep_check
 from drmodels.service.deps import Deps
 from drmodels.service.imports.copy import copy_all
 from drmodels.service.imports.package import build_car
+from drmodels.service.imports.pinned import Pinned, pinnable
 from drmodels.service.imports.prefetch import Prefetching
 from drmodels.service.imports.progress import Listener, Tracker
 from drmodels.service.imports.verify import reconcile, verify
@@ -102,27 +104,39 @@ def _import(job_id: int, claim: Claim, deps: Deps, listener: Listener | None, le
     for key in kept:
         tracker.already_done(wanted[key].size)
     todo = [(k, o) for k, o in wanted.items() if k not in kept]
-    stored = dict(kept)
-    stored.update(
-        copy_all(
-            found.source, todo, deps.store, deps.options.copy_workers, deps.options.retry,
-            tracker.add_bytes, tracker.add_file,
-        )
-    )  # fmt: skip
-
-    lease.check()
-    car_size = 0
-    problems: list[Problem] = []
-    if plan.build_car_archive and plan.car_archive_graph:
-        tracker.stage = "package"
-        car_size, problems = build_car(
-            deps, model_id, plan.car_archive_graph, wanted, found.metadata_json, found.metadata
-        )
-    tracker.stage = "verify"
-    verify(model_id, wanted, stored, deps.store)
-    if found.metadata is not None and deps.options.deep:
-        store_copy = deps.store.source(virtual_prefix(model_id))
-        problems += deep_check(store_copy, found.report, found.metadata, limits=deps.limits).problems
+    deep = found.metadata is not None and deps.options.deep
+    at_source = deep and pinnable(found.source, plan.objects)
+    with ThreadPoolExecutor(1, thread_name_prefix="deep") as pool:
+        early = (
+            pool.submit(
+                deep_check, Pinned(found.source, plan.objects), found.report, found.metadata,
+                limits=deps.limits,
+            )
+            if at_source
+            else None
+        )  # fmt: skip
+        stored = dict(kept)
+        stored.update(
+            copy_all(
+                found.source, todo, deps.store, deps.options.copy_workers, deps.options.retry,
+                tracker.add_bytes, tracker.add_file,
+            )
+        )  # fmt: skip
+        lease.check()
+        car_size = 0
+        problems: list[Problem] = []
+        if plan.build_car_archive and plan.car_archive_graph:
+            tracker.stage = "package"
+            car_size, problems = build_car(
+                deps, model_id, plan.car_archive_graph, wanted, found.metadata_json, found.metadata
+            )
+        tracker.stage = "verify"
+        verify(model_id, wanted, stored, deps.store)
+        if early is not None:
+            problems += early.result().problems
+        elif deep:
+            store_copy = deps.store.source(virtual_prefix(model_id))
+            problems += deep_check(store_copy, found.report, found.metadata, limits=deps.limits).problems
     if any(p.is_error for p in problems):
         raise ImportFailed(problems)
     lease.check()
