@@ -114,20 +114,18 @@ def claim(
         return Claim(model.id, job.source, job.role_arn, fresh)
 
 
+def _held(registry: Registry, job_id: int, worker: str, **values: Any) -> bool:
+    """Write `values` on the job if `worker` still holds it (RUNNING, owned by it); whether it did."""
+    with registry.session() as s:
+        statement = sa.update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value
+        )
+        return updated(s, statement.values(**values)) == 1
+
+
 def heartbeat(registry: Registry, job_id: int, worker: str, now: datetime) -> bool:
     """Renew `worker`'s lease on the job; False when it no longer holds it (taken over or finished)."""
-    with registry.session() as s:
-        done = updated(
-            s,
-            sa.update(ImportJob)
-            .where(
-                ImportJob.id == job_id,
-                ImportJob.owner == worker,
-                ImportJob.status == JobStatus.RUNNING.value,
-            )
-            .values(heartbeat_at=now),
-        )
-        return bool(done == 1)
+    return _held(registry, job_id, worker, heartbeat_at=now)
 
 
 def holds(registry: Registry, job_id: int, worker: str) -> bool:
@@ -175,21 +173,10 @@ def save_progress(
     files_total: int, now: datetime,
 ) -> bool:  # fmt: skip
     """Progress and heartbeat in one write; False when `worker` no longer holds the job."""
-    with registry.session() as s:
-        done = updated(
-            s,
-            sa.update(ImportJob)
-            .where(
-                ImportJob.id == job_id,
-                ImportJob.owner == worker,
-                ImportJob.status == JobStatus.RUNNING.value,
-            )
-            .values(
-                bytes_done=bytes_done, files_done=files_done, bytes_total=bytes_total,
-                files_total=files_total, heartbeat_at=now,
-            )
-        )  # fmt: skip
-        return bool(done == 1)
+    return _held(
+        registry, job_id, worker, bytes_done=bytes_done, files_done=files_done, bytes_total=bytes_total,
+        files_total=files_total, heartbeat_at=now,
+    )  # fmt: skip
 
 
 def mark_ready(
