@@ -18,6 +18,8 @@ from drmodels.rules.limits import FileKind, Limits, MiB
 
 PREFIX = "DRMODELS_"
 ByteLimit = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0)]
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,36 @@ class Settings(BaseSettings):
     reward_function_max_bytes: ByteLimit = 1 * MiB
     import_deep: bool = True
     """Deep checks (checkpoint tensors, graphs, the car archive) of every imported model."""
+    registry_pool_size: Annotated[int, Field(ge=1)] = 10
+    """Connections each process keeps open to a PostgreSQL registry (as many again may overflow)."""
+
+    broker_url: str | None = None
+    """Celery broker (redis://..., amqp://...): jobs go to `drmodels worker` processes. Unset: in-process."""
+    broker_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
+    """Prefix of every key drmodels' Celery keeps in Redis, so deployments can share one Redis."""
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] = "drmodels"
+    """Queue names are QUEUE.KIND (drmodels.import, ...)."""
+    broker_visibility_timeout: Annotated[int, Field(ge=60)] = 4 * 3600
+    """Seconds before Redis hands an unacknowledged job to another worker: longer than the longest job."""
+    worker_concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    """Jobs one `drmodels worker` runs at once (threads)."""
+    job_lease_seconds: Seconds = 60.0
+    """A running job whose worker has not renewed its lease for this long is taken over by another."""
+    sweep_seconds: Seconds = 60.0
+    """How often one of the workers looks for lost and stuck jobs and hands them out again."""
+    requeue_after_seconds: Seconds = 600.0
+    """A job QUEUED this long, while the broker holds fewer jobs than are queued, is enqueued again."""
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        scheme = url.partition("://")[0].lower()
+        if "://" not in url or scheme not in BROKER_SCHEMES:
+            raise ValueError(f"use one of {', '.join(s + '://' for s in BROKER_SCHEMES)} (Redis or RabbitMQ)")
+        return url
+
     secret_key: SecretStr | None = None
     """Encrypts the API's secret keys and signs asset links: 32 url-safe base64 bytes (a Fernet key);
     default: DATA_DIR/secret.key, generated on first use with mode 0600."""

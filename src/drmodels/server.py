@@ -2,7 +2,8 @@
 
 uvicorn calls `create_app()` (by import string, so the CLI never imports an entrypoint). The services
 are built once per process (bootstrap.services: registry, store, the job pool, accounts); on start the
-jobs a stopped server left behind are resumed; on stop (SIGTERM) the server takes no more requests,
+jobs a stopped server left behind are resumed (when they run in its own pool; with a broker the
+workers' sweep hands them out); on stop (SIGTERM) the server takes no more requests,
 finishes the ones it has, and leaves running jobs for the next start.
 
 To serve another face, build its app from the same Services and add it to MOUNTS (before the API,
@@ -37,7 +38,7 @@ def create_app() -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        resumed = resume_jobs(services.deps)
+        resumed = resume_jobs(services.deps) if settings.broker_url is None else []  # else: workers' sweep
         if resumed:
             log.info("resumed %d unfinished import job(s): %s", len(resumed), ", ".join(map(str, resumed)))
         try:

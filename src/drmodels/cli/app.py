@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from drmodels.cli import account, check, fix, imports, jobs, models, sample, serve
+from drmodels.cli import account, check, fix, imports, jobs, models, sample, serve, status, worker
 from drmodels.cli.errors import AnsweringGroup
 
 app = typer.Typer(
@@ -21,5 +21,5 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, sample, jobs, account, serve):
+for module in (check, fix, imports, models, sample, jobs, status, worker, account, serve):
     module.register(app)

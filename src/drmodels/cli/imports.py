@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import AccountId, DataDir, model_service
+from drmodels.cli.options import AccountId, DataDir, model_service, settings
 from drmodels.cli.render import print_model, transfer_bar
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
@@ -20,7 +20,6 @@ from drmodels.rules.requests import DEFAULT_ACCOUNT
 if TYPE_CHECKING:
     from drmodels.service.bulk import BulkProgress, BulkResult
     from drmodels.service.imports.progress import Progress as JobProgress
-    from drmodels.service.models import ModelService
 
 
 def import_model(
@@ -38,32 +37,38 @@ def import_model(
     manifest: Annotated[
         Path | None, typer.Option("--manifest", help="CSV of name,source,role,description: bulk import.")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Imports run at once (bulk).")] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Imports run at once (bulk, without a broker).")
+    ] = 4,
     data_dir: DataDir = None,
     account: AccountId = DEFAULT_ACCOUNT,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
     from drmodels.service.imports.job import run_import
+    from drmodels.service.imports.progress import watch
     from drmodels.service.tasks import IMPORT
 
     console = Console()
     if manifest is not None:
         if source is not None or name is not None:
             raise InvalidRequest("manifest", "give either SOURCE --name NAME or --manifest FILE, not both")
-        raise typer.Exit(_bulk(console, model_service(data_dir, account), manifest, workers))
+        raise typer.Exit(_bulk(console, data_dir, account, manifest, workers))
     if source is None or name is None:
         raise InvalidRequest("source", "give SOURCE and --name NAME (or --manifest FILE.csv)")
-    service = model_service(data_dir, account)
+    chosen = settings(data_dir)
+    service = model_service(chosen, account)
     deps = service.deps
     accepted = service.accept(name, source, description, role_arn)
     console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING")
-    if not wait:
+    distributed = chosen.broker_url is not None
+    if distributed or not wait:
         deps.runner.submit(IMPORT, accepted.job_id)
+        where = "a worker runs it" if distributed else "it runs in the background"
         console.print(
-            f"Import job {accepted.job_id} runs in the background; "
-            f"follow it with `drmodels models show {name}`."
+            f"Import job {accepted.job_id} is queued; {where}. Follow it with `drmodels models show {name}`."
         )
-        return
+        if not wait:
+            return
     with transfer_bar(console) as bar:
         task = bar.add_task(escape(name), total=None, files="")
 
@@ -75,15 +80,21 @@ def import_model(
                 files=f"{p.files_done}/{p.files_total} files · {p.stage}",
             )
 
-        status = run_import(accepted.job_id, deps, show)
-    print_model(console, service.get(name))
-    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+        if distributed:
+            watch(deps, [accepted.job_id], show)
+        else:
+            run_import(accepted.job_id, deps, show)
+    model = service.get(name)
+    print_model(console, model)
+    raise typer.Exit(0 if model.status == ModelStatus.READY else 1)
 
 
-def _bulk(console: Console, service: ModelService, manifest: Path, workers: int) -> int:
+def _bulk(console: Console, data_dir: Path | None, account: str, manifest: Path, workers: int) -> int:
     from drmodels.service.bulk import bulk_import, read_manifest
 
     rows = read_manifest(manifest)
+    chosen = settings(data_dir)
+    service = model_service(chosen, account)
     with transfer_bar(console) as bar:
         task = bar.add_task(f"{len(rows)} models", total=None, files="")
 
@@ -95,7 +106,7 @@ def _bulk(console: Console, service: ModelService, manifest: Path, workers: int)
                 files=f"{p.files_done} files · {p.models_done}/{p.models_total} models done",
             )
 
-        result = bulk_import(service, rows, workers, show)
+        result = bulk_import(service, rows, workers, show, enqueue=chosen.broker_url is not None)
     _summary(console, result)
     return 0 if result.ok else 1
 

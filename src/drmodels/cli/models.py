@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import AccountId, DataDir, model_service
+from drmodels.cli.options import AccountId, DataDir, model_service, settings
 from drmodels.cli.render import print_model, status_text
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
@@ -34,7 +34,7 @@ def list_models(
     """Every model with its status and size."""
     from drmodels.service.shapes import model_shape
 
-    models = model_service(data_dir, account).list()
+    models = model_service(settings(data_dir), account).list()
     if as_json:
         typer.echo(json.dumps([model_shape(m, history=False) for m in models], indent=2))
         return
@@ -61,7 +61,7 @@ def show_model(
     """Status, error code with its explanation and fix, checkpoints kept, size and history."""
     from drmodels.service.shapes import model_shape
 
-    model = model_service(data_dir, account).get(name)
+    model = model_service(settings(data_dir), account).get(name)
     if as_json:
         typer.echo(json.dumps(model_shape(model), indent=2))
     else:
@@ -78,7 +78,7 @@ def retry_model(
     from drmodels.service.imports.job import run_import
     from drmodels.service.tasks import IMPORT
 
-    service = model_service(data_dir, account)
+    service = model_service(settings(data_dir), account)
     job_id = service.retry(name)
     if not wait:
         service.deps.runner.submit(IMPORT, job_id)
@@ -91,7 +91,7 @@ def retry_model(
 
 def delete_model(name: str, data_dir: DataDir = None, account: AccountId = DEFAULT_ACCOUNT) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
-    model_service(data_dir, account).delete(name)
+    model_service(settings(data_dir), account).delete(name)
     Console().print(f"Deleted {escape(name)}")
 
 
@@ -110,7 +110,7 @@ def download(
     """The model as a re-importable .tar.gz (default), its car archive, or its logs and metrics."""
     if car and logs:
         raise InvalidRequest("--car/--logs", "choose --car or --logs, not both")
-    service = model_service(data_dir, account)
+    service = model_service(settings(data_dir), account)
     model = service.get(name)
     suffix = "-car-model.tar.gz" if car else "-logs.tar.gz" if logs else ".tar.gz"
     target = output or Path(f"{name}{suffix}")

@@ -34,12 +34,11 @@ def settings(data_dir: Path | None = None) -> Settings:
     return load_settings(data_dir=data_dir)
 
 
-def model_service(data_dir: Path | None, account: str = DEFAULT_ACCOUNT) -> ModelService:
+def model_service(config: Settings, account: str = DEFAULT_ACCOUNT) -> ModelService:
     """The account's models; an account other than the default one must exist."""
     from drmodels.bootstrap import accounts, build
     from drmodels.service.models import ModelService
 
-    config = settings(data_dir)
     deps = build(config)
     if account != DEFAULT_ACCOUNT:
         accounts(config, deps).require(account)

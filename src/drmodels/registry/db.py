@@ -38,7 +38,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 class Registry:
     """The database behind the service: one engine, short sessions, migrated when opened."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 10) -> None:
         self.url = url
         if url.startswith("sqlite"):
             path = url.removeprefix("sqlite:///")
@@ -48,10 +48,14 @@ class Registry:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self._reader = self.engine
         else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            self.engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            )
             # Reads of the hot path skip the pre-ping (a round trip per checkout: measured 1 ms of wall
             # time and 0.2 ms of CPU per read) and retry once instead when a connection turns out dead.
-            self._reader = sa.create_engine(url, pool_size=10, max_overflow=10, pool_recycle=300)
+            self._reader = sa.create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=300
+            )
         if migrate:
             command.upgrade(alembic_config(url), "head")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -13,8 +13,9 @@ from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
 from drmodels.service.imports.job import run_import
-from drmodels.service.imports.progress import Progress
+from drmodels.service.imports.progress import Progress, watch
 from drmodels.service.models import ModelService
+from drmodels.service.tasks import IMPORT
 
 COLUMNS = ("name", "source", "role", "description")
 
@@ -82,9 +83,18 @@ class BulkResult:
 
 
 def bulk_import(
-    service: ModelService, rows: list[Row], workers: int, listener: Callable[[BulkProgress], None]
+    service: ModelService,
+    rows: list[Row],
+    workers: int,
+    listener: Callable[[BulkProgress], None],
+    *,
+    enqueue: bool = False,
 ) -> BulkResult:
-    """Accept every row, run the accepted imports `workers` at a time, tell `listener` the aggregate."""
+    """Accept every row, run the accepted imports `workers` at a time, tell `listener` the aggregate.
+
+    With `enqueue`, the jobs go to the runner (workers elsewhere, through the broker) and this
+    process follows their progress in the registry until every one is finished.
+    """
     result = BulkResult()
     jobs: list[tuple[Row, int]] = []
     for row in rows:
@@ -120,9 +130,22 @@ def bulk_import(
             finished[0] += 1
             tell()
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-        for future in [pool.submit(run, job_id) for _row, job_id in jobs]:
-            future.result()
+    if enqueue:
+        for _row, job_id in jobs:
+            service.deps.runner.submit(IMPORT, job_id)
+        done: set[int] = set()
+
+        def followed(p: Progress) -> None:
+            if p.stage in ("succeeded", "failed"):
+                done.add(p.job_id)
+            finished[0] = len(done)
+            on_progress(p)
+
+        watch(service.deps, [job_id for _row, job_id in jobs], followed)
+    else:
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
+            for future in [pool.submit(run, job_id) for _row, job_id in jobs]:
+                future.result()
     models = {m.name: m for m in service.list()}
     result.imported = [(row, models.get(row.name)) for row, _job in jobs]
     return result
