@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_resume_takes_queued_and_lost_jobs_only(tmp_path: Path) -> None:
     deps = replace(make_deps(tmp_path), runner=Recorder())
     models = ModelService(deps)
     queued, lost, alive = (models.accept(n, str(tmp_path)).job_id for n in ("queued", "lost", "alive"))
-    dead = f"{worker_id().rpartition(':')[0]}:999999999"  # this host, a pid that does not run
+    dead = f"{socket.gethostname()}:999999999:gone"  # this host, a pid that does not run
     with deps.registry.session() as s:
         for job_id, owner in ((lost, dead), (alive, worker_id())):
             job = s.get_one(ImportJob, job_id)
