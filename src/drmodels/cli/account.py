@@ -43,11 +43,12 @@ def _password(password: str | None) -> str | None:
 
 
 def _print_key(key: NewKey, as_json: bool, extra: dict[str, object]) -> None:
+    shown = {"account_id": key.account_id, **extra, **asdict(key)}  # the account, its name, the key pair
     if as_json:
-        typer.echo(json.dumps({**extra, **asdict(key)}, indent=2))
+        typer.echo(json.dumps(shown, indent=2))
         return
     console = Console()
-    for label, value in (*extra.items(), *asdict(key).items()):
+    for label, value in shown.items():
         console.print(f"{label:>18}: [bold]{escape(str(value))}[/]")
     Console(stderr=True).print(f"[yellow]{SHOWN_ONCE}[/]")
 

@@ -99,6 +99,7 @@ def test_import_get_list_tags_download_export_reimport_delete(
     with urllib.request.urlopen(urls["COMPLETE_MODEL_ARTIFACT"]) as resp:
         assert resp.headers["Content-Disposition"] == 'attachment; filename="api-model.tar.gz"'
         virtual = resp.read()
+    assert virtual[:2] == b"\x1f\x8b"  # gzip
     names = api.tar_names(virtual)
     assert "reward_function.py" in names and "model/model_metadata.json" in names
     with urllib.request.urlopen(urls["MODEL_ARTIFACT"]) as resp:

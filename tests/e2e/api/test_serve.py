@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from support import api, servers
@@ -78,7 +80,7 @@ def test_account_commands(api_server: api.Server) -> None:
     )
     assert made.returncode == 0, made.stderr
     account = json.loads(made.stdout)
-    assert set(account) == {"account_id", "name", "access_key_id", "secret_access_key"}
+    assert list(account) == ["account_id", "name", "access_key_id", "secret_access_key"]
     assert len(account["account_id"]) == 12 and account["account_id"].isdigit()
     again = api_server.cli("account", "create", "--name", name)
     assert again.returncode == 2 and "already exists" in again.stderr
@@ -121,3 +123,28 @@ def test_bad_settings_stop_serve_in_one_line(tmp_path: Path) -> None:
     line = done.stderr.strip()
     assert "\n" not in line and "DRMODELS_REGION=mars" in line and "DRMODELS_SECRET_KEY:" in line
     assert "short" not in line  # a secret's value is never shown
+
+
+def test_over_the_concurrency_limit_requests_are_shed(tmp_path: Path) -> None:
+    """A request still sending its body holds the one slot: the next gets TooManyRequestsException (429),
+    which boto3 retries with backoff."""
+    import socket
+    from urllib.parse import urlsplit
+
+    data = tmp_path / "data"
+    server = api.start(data, api.server_env(data, {}, api_max_concurrent_requests="1"))
+    try:
+        url = urlsplit(server.url)
+        slow = socket.create_connection((url.hostname, url.port))
+        slow.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # 99 bytes still to come
+        deadline = time.monotonic() + 30  # until the server has taken the slow one in (no timing asserted)
+        while True:
+            shed = requests.post(server.url + "/", data=b"{}", timeout=30)
+            if shed.status_code == 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert shed.status_code == 429 and shed.json()["__type"] == "TooManyRequestsException"
+        assert shed.headers["Retry-After"] == "1"
+        slow.close()
+    finally:
+        api.stop(server)

@@ -5,6 +5,7 @@ wrong scope, oversized, malformed and mistyped bodies, unknown operations."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -274,7 +275,12 @@ def test_the_rest_face_wants_execute_api_signatures(api_server: api.Server, fres
 
 def test_the_log_has_one_line_per_request_and_no_secret(api_server: api.Server, fresh: api.Key) -> None:
     api.deepracer(api_server, fresh).list_models(ModelType="REINFORCEMENT_LEARNING")
-    log = api_server.log()
-    lines = [line for line in log.splitlines() if f"account={fresh.account_id}" in line]
-    assert any("POST ListModels" in line and "status=200 ms=" in line for line in lines)
+    deadline = time.monotonic() + 30  # the line is written once the answer has gone out
+    while True:
+        log = api_server.log()
+        lines = [line for line in log.splitlines() if f"account={fresh.account_id}" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert any("POST ListModels" in line and "status=200 ms=" in line for line in lines), lines
     assert fresh.secret_access_key not in log and "Signature=" not in log and "/assets/" not in log
