@@ -84,13 +84,12 @@ def test_account_commands(api_server: api.Server) -> None:
     assert len(account["account_id"]) == 12 and account["account_id"].isdigit()
     again = api_server.cli("account", "create", "--name", name)
     assert again.returncode == 2 and "already exists" in again.stderr
-    listed = json.loads(api_server.cli("account", "list", "--json").stdout)
-    mine = next(a for a in listed if a["account_id"] == account["account_id"])
+    shown = api_server.cli("account", "list", "--json").stdout
+    mine = next(a for a in json.loads(shown) if a["account_id"] == account["account_id"])
     assert mine["access_key_ids"] == [account["access_key_id"]] and mine["has_password"] is True
-    assert account["secret_access_key"] not in api_server.cli("account", "list", "--json").stdout
-    assert "secret_access_key" not in json.dumps(listed)
-    shown = api_server.cli("account", "keys", "create")  # the embedded default account's
-    assert shown.returncode == 0 and "000000000000" in shown.stdout and "shown this once" in shown.stderr
+    assert account["secret_access_key"] not in shown and "secret_access_key" not in shown
+    made = api_server.cli("account", "keys", "create")  # the embedded default account's
+    assert made.returncode == 0 and "000000000000" in made.stdout and "shown this once" in made.stderr
     missing = api_server.cli("account", "keys", "delete", "AKDRNOSUCHKEY0000000")
     assert missing.returncode == 2 and "no access key" in missing.stderr
     weak = api_server.cli("account", "create", "--name", f"w{name}", "--password", "short")
