@@ -185,16 +185,18 @@ def test_list_pages_are_stable_while_models_are_added(
     assert _code(forged) == "InvalidRequestException"
 
 
+@pytest.fixture
+def dr_bob(api_server: api.Server, bob: api.Key) -> Any:
+    """bob's boto3 deepracer client."""
+    return api.deepracer(api_server, bob)
+
+
 def test_deepracer_for_cloud_import_sequence(
-    api_server: api.Server,
-    bob: api.Key,
-    seaweed: servers.Seaweed,
-    s3_model: Callable[..., str],
-    wait_ready: Wait,
+    dr_bob: Any, seaweed: servers.Seaweed, s3_model: Callable[..., str], wait_ready: Wait
 ) -> None:
     """DeepRacer-for-Cloud's old import script: page list_models(MaxResults=25) checking that the name is
     free, then import_model with ModelArtifactsS3Path='s3://bucket/prefix'."""
-    dr = api.deepracer(api_server, bob)
+    dr = dr_bob
     location = s3_model(prefix="rl-deepracer-sagemaker", checkpoints=3)
     name = "drfc-model"
     names, token = [], None
@@ -220,13 +222,9 @@ def test_deepracer_for_cloud_import_sequence(
 
 
 def test_an_errored_import_carries_the_spec_code_and_our_explanation(
-    api_server: api.Server,
-    bob: api.Key,
-    seaweed: servers.Seaweed,
-    s3_model: Callable[..., str],
-    wait_ready: Wait,
+    dr_bob: Any, seaweed: servers.Seaweed, s3_model: Callable[..., str], wait_ready: Wait
 ) -> None:
-    dr = api.deepracer(api_server, bob)
+    dr = dr_bob
     location = s3_model(checkpoints=2)
     cases = {
         "err-no-role": (location, seaweed.roles.missing, "ACCOUNT_RESOURCE_DOES_NOT_EXIST"),
