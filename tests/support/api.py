@@ -203,3 +203,12 @@ def tar_names(data: bytes) -> list[str]:
 
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         return tar.getnames()
+
+
+def drop_bucket(s3_admin: Any, bucket: str) -> None:
+    """Empty the bucket and delete it (its volumes go back to SeaweedFS)."""
+    for page in s3_admin.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", ())]
+        if keys:
+            s3_admin.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    s3_admin.delete_bucket(Bucket=bucket)

@@ -45,14 +45,21 @@ def fresh(api_server: api.Server) -> api.Key:
     return api.account_in(api_server, f"fresh-{uuid.uuid4().hex[:8]}")
 
 
+@pytest.fixture(scope="module")
+def api_bucket(s3_admin: Any) -> Iterator[str]:
+    name = f"drm-api-{uuid.uuid4().hex[:10]}"
+    s3_admin.create_bucket(Bucket=name)
+    yield name
+    api.drop_bucket(s3_admin, name)
+
+
 @pytest.fixture
-def s3_model(s3_admin: Any, tmp_path: Path) -> Callable[..., str]:
+def s3_model(s3_admin: Any, api_bucket: str, tmp_path: Path) -> Callable[..., str]:
     def make(prefix: str = "models/m", **kwargs: Any) -> str:
-        bucket = f"drm-api-{uuid.uuid4().hex[:10]}"
-        s3_admin.create_bucket(Bucket=bucket)
         local = write_model(tmp_path / uuid.uuid4().hex[:8], **kwargs)
-        servers.upload_tree(s3_admin, local, bucket, prefix)
-        return f"s3://{bucket}/{prefix}"
+        where = f"{uuid.uuid4().hex[:8]}/{prefix}"
+        servers.upload_tree(s3_admin, local, api_bucket, where)
+        return f"s3://{api_bucket}/{where}"
 
     return make
 

@@ -40,6 +40,7 @@ def _import(dr: Any, name: str, location: str, role: str, **extra: Any) -> str:
 
 
 def test_import_get_list_tags_download_export_reimport_delete(
+    api_bucket: str,
     api_server: api.Server,
     alice: api.Key,
     seaweed: servers.Seaweed,
@@ -107,18 +108,37 @@ def test_import_get_list_tags_download_export_reimport_delete(
     with urllib.request.urlopen(urls["LOGS"]) as resp:
         assert "metrics/TrainingMetrics.json" in api.tar_names(resp.read())
 
-    # the downloaded virtual model imports again, from another bucket
-    bucket = f"drm-api-dl-{uuid.uuid4().hex[:8]}"
-    s3_admin.create_bucket(Bucket=bucket)
+    # the downloaded virtual model imports again
     with tarfile.open(fileobj=io.BytesIO(virtual), mode="r:gz") as tar:
         files = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
-    servers.put_objects(s3_admin, bucket, "from-download", files)
-    again = _import(dr, "api-model-again", f"s3://{bucket}/from-download", seaweed.roles.read)
+    servers.put_objects(s3_admin, api_bucket, "from-download", files)
+    again = _import(dr, "api-model-again", f"s3://{api_bucket}/from-download", seaweed.roles.read)
     assert wait_ready(dr, again)["Status"] == "READY"
 
     # "Copy to S3" into another bucket through a role allowed to write, then import from there
     target = f"drm-api-export-{uuid.uuid4().hex[:8]}"
     s3_admin.create_bucket(Bucket=target)
+    try:
+        _export_and_reimport(dr, arn, model, target, len(files), seaweed, s3_admin, wait_ready)
+    finally:
+        api.drop_bucket(s3_admin, target)
+
+    # delete: gone, the link with it, the source untouched
+    dr.delete_model(ModelArn=arn)
+    with pytest.raises(ClientError) as gone:
+        dr.get_model(ModelArn=arn)
+    assert _code(gone) == "ResourceDoesNotExistException"
+    with pytest.raises(urllib.error.HTTPError) as link:
+        urllib.request.urlopen(urls["MODEL_ARTIFACT"])
+    assert link.value.code == 404
+    dr.delete_model(ModelArn=again)
+
+
+def _export_and_reimport(
+    dr: Any, arn: str, model: dict[str, Any], target: str, files: int, seaweed: servers.Seaweed,
+    s3_admin: Any, wait_ready: Wait,
+) -> None:  # fmt: skip
+    """ "Copy to S3" into `target` through a role allowed to write, then an import from there."""
     copied = dr.get_asset_url(
         Arn=arn,
         AssetType="S3_PKG_MODEL_LOGS",
@@ -127,13 +147,13 @@ def test_import_get_list_tags_download_export_reimport_delete(
         ModelArtifactsS3Prefix="exported/api-model",
     )
     listed = s3_admin.list_objects_v2(Bucket=target, Prefix="exported/api-model/")["Contents"]
-    assert copied["ProcessedFileCount"] == len(listed) == len(files)
+    assert copied["ProcessedFileCount"] == len(listed) == files
     exported = _import(dr, "api-model-exported", f"s3://{target}/exported/api-model", seaweed.roles.read)
     assert wait_ready(dr, exported)["ModelSizeInGb"] == model["ModelSizeInGb"]
     model_only = dr.get_asset_url(
         Arn=arn, AssetType="S3_PKG_MODEL", RoleArn=seaweed.roles.export, ModelArtifactsS3Bucket=target
     )
-    assert model_only["ProcessedFileCount"] == len(files) - 1  # without metrics/TrainingMetrics.json
+    assert model_only["ProcessedFileCount"] == files - 1  # without metrics/TrainingMetrics.json
 
     # a role that may not write: refused, with the spec's code and the action to allow
     with pytest.raises(ClientError) as denied:
@@ -148,17 +168,7 @@ def test_import_get_list_tags_download_export_reimport_delete(
     with pytest.raises(ClientError) as videos:
         dr.get_asset_url(Arn=arn, AssetType="VIDEOS")
     assert _code(videos) == "InvalidRequestException" and "no videos" in str(videos.value)
-
-    # delete: gone, the link with it, the source untouched
-    dr.delete_model(ModelArn=arn)
-    with pytest.raises(ClientError) as gone:
-        dr.get_model(ModelArn=arn)
-    assert _code(gone) == "ResourceDoesNotExistException"
-    with pytest.raises(urllib.error.HTTPError) as link:
-        urllib.request.urlopen(urls["MODEL_ARTIFACT"])
-    assert link.value.code == 404
-    for other in (again, exported):
-        dr.delete_model(ModelArn=other)
+    dr.delete_model(ModelArn=exported)
 
 
 def test_list_pages_are_stable_while_models_are_added(

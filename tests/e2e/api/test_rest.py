@@ -19,10 +19,9 @@ pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")
-def upload_bucket(s3_admin: Any) -> str:
-    name = f"drm-upload-{uuid.uuid4().hex[:8]}"
-    s3_admin.create_bucket(Bucket=name)
-    return name
+def upload_bucket(api_bucket: str) -> str:
+    """The module's bucket serves as the server's upload bucket."""
+    return api_bucket
 
 
 @pytest.fixture(scope="module")
