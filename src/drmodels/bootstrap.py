@@ -3,6 +3,7 @@ chooses adapters (each by URL scheme, in its own registry) and the runner."""
 
 from __future__ import annotations
 
+from drmodels.adapters.iam import BotoAws
 from drmodels.adapters.sources.open import SourceOpener
 from drmodels.adapters.store.open import open_store
 from drmodels.config import Settings
@@ -40,5 +41,8 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         runner=runner,
         limits=settings.limits(),
         options=ImportOptions(deep=settings.import_deep),
+        aws=BotoAws(),
+        prices=settings.prices(),
+        service_principal=settings.service_principal,
     )
     return deps

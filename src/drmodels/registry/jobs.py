@@ -1,4 +1,8 @@
-"""Import jobs' state transitions in the registry: claim, progress, ready, fail; each one transaction."""
+"""Import jobs' state transitions in the registry: claim, progress, ready, fail; each one transaction.
+
+The same pipeline runs an import and a migration: a migrated model (`was_migrated`) goes through
+MIGRATING -> READY / MIGRATE_ERROR instead of IMPORTING -> READY / IMPORT_ERROR.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,23 @@ from typing import Any
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import ImportJob, Model, ModelEvent
+from drmodels.registry.usage import record_work, start_storage
 from drmodels.rules.problems import Problem
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def working_status(model: Model) -> ModelStatus:
+    """What the model is while its job runs: IMPORTING, or MIGRATING for a migrated model."""
+    return ModelStatus.MIGRATING if model.was_migrated else ModelStatus.IMPORTING
+
+
+def error_status(model: Model) -> ModelStatus:
+    return ModelStatus.MIGRATE_ERROR if model.was_migrated else ModelStatus.IMPORT_ERROR
+
+
+def _verb(model: Model) -> str:
+    return "migrate" if model.was_migrated else "import"
 
 
 @dataclass(frozen=True)
@@ -56,15 +74,15 @@ def claim(
         job.started_at = job.heartbeat_at = now
         job.bytes_done = job.files_done = 0
         model = job.model
-        model.status = ModelStatus.IMPORTING.value
+        model.status = working_status(model).value
         model.error_code = None
         model.error_details = None
         s.add(
             ModelEvent(
                 model_id=model.id,
                 at=now,
-                kind="import-started",
-                message=f"import attempt {job.attempts} from {job.source}",
+                kind=f"{_verb(model)}-started",
+                message=f"{_verb(model)} attempt {job.attempts} from {job.source}",
             )
         )
         fresh = job.attempts == 1 and len(model.jobs) == 1
@@ -111,19 +129,21 @@ def mark_ready(registry: Registry, job_id: int, model_id: str, outcome: Outcome,
         job.error_code = None
         job.bytes_done, job.files_done = job.bytes_total, job.files_total
         s.add(ModelEvent(model_id=model_id, at=now, kind="ready", message=outcome.event))
+        record_work(s, model, _verb(model), job.started_at or now, now)
+        start_storage(s, model, now)
 
 
 def mark_failed(
     registry: Registry, job_id: int, model_id: str, problems: list[Problem], removed: int, now: datetime
 ) -> None:
-    """IMPORT_ERROR with every problem; the first one's code is the model's error code."""
+    """IMPORT_ERROR (MIGRATE_ERROR) with every problem; the first one's code is the model's error code."""
     first = problems[0]
     with registry.session() as s:
         model = s.get(Model, model_id)
         job = s.get(ImportJob, job_id)
         if model is None or job is None:
             return
-        model.status = ModelStatus.IMPORT_ERROR.value
+        model.status = error_status(model).value
         model.error_code = first.code.value
         model.error_details = [p.as_dict() for p in problems]
         model.size_bytes = 0
@@ -136,8 +156,9 @@ def mark_failed(
             ModelEvent(
                 model_id=model_id,
                 at=now,
-                kind="import-error",
+                kind=f"{_verb(model)}-error",
                 message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
                 details={"removed_objects": removed, "problems": len(problems)},
             )
         )
+        record_work(s, model, _verb(model), job.started_at or now, now)

@@ -11,9 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from drmodels.errors import Conflict, InvalidRequest, NotFound
+from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import account_models, find_model
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
+from drmodels.registry.usage import end_storage
 from drmodels.rules import requests
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import lost, owner_alive
@@ -122,14 +124,14 @@ class ModelService:
             model = self._find(s, name)
             last = model.jobs[-1] if model.jobs else None
             orphaned = (
-                model.status == ModelStatus.IMPORTING
+                model.status == working_status(model)
                 and last is not None
                 and last.status == JobStatus.RUNNING
                 and lost(last.owner, last.heartbeat_at, now)
             )
-            if model.status != ModelStatus.IMPORT_ERROR and not orphaned:
+            if model.status != error_status(model) and not orphaned:
                 raise Conflict(
-                    f"model {name!r} is {model.status}: only a model in IMPORT_ERROR, or one whose "
+                    f"model {name!r} is {model.status}: only a model in {error_status(model)}, or one whose "
                     "import worker died, can be retried"
                 )
             if last is not None and orphaned:
@@ -144,7 +146,7 @@ class ModelService:
                 created_at=now,
             )
             s.add(job)
-            model.status = ModelStatus.IMPORTING.value
+            model.status = working_status(model).value
             s.add(
                 ModelEvent(
                     model_id=model.id,
@@ -162,7 +164,7 @@ class ModelService:
             model = self._find(s, name)
             last = model.jobs[-1] if model.jobs else None
             if (
-                model.status == ModelStatus.IMPORTING
+                model.status == working_status(model)
                 and last is not None
                 and last.status == JobStatus.RUNNING
                 and owner_alive(last.owner)
@@ -175,3 +177,4 @@ class ModelService:
             row = s.get(Model, model_id)
             if row is not None:
                 s.delete(row)
+            end_storage(s, model_id, self.deps.clock())

@@ -1,5 +1,7 @@
 """The import job: inspect -> copy the planned objects -> build the car archive -> verify -> READY.
 
+A migrated model runs the same job (MIGRATING -> READY / MIGRATE_ERROR: registry/jobs.py).
+
 `run_import(job_id, deps)` is idempotent and takes only an id (plus the process's dependencies), so
 the in-process pool and a distributed runner call the same function. Whatever it finds in the store
 from an earlier, interrupted attempt is either kept (complete and matching) or removed.
@@ -42,7 +44,7 @@ def run_import(job_id: int, deps: Deps, listener: Listener | None = None) -> Mod
         outcome = _import(job_id, claim, deps, listener)
     except ImportFailed as exc:
         _fail(job_id, claim.model_id, list(exc.problems), deps)
-        return ModelStatus.IMPORT_ERROR
+        return job_records.final_status(deps.registry, job_id)
     except Exception as exc:
         problem = error(
             Code.SERVICE_ERROR,
@@ -51,7 +53,7 @@ def run_import(job_id: int, deps: Deps, listener: Listener | None = None) -> Mod
             "Retry the import; if it fails again, report this message.",
         )
         _fail(job_id, claim.model_id, [problem], deps)
-        return ModelStatus.IMPORT_ERROR
+        return job_records.final_status(deps.registry, job_id)
     job_records.mark_ready(deps.registry, job_id, claim.model_id, outcome, deps.clock())
     return ModelStatus.READY
 
@@ -121,7 +123,11 @@ def _import(job_id: int, claim: Claim, deps: Deps, listener: Listener | None) ->
 def _outcome(model_id: str, found: _Inspected, stored: dict[str, StoredObject], car_size: int) -> Outcome:
     report, metadata = found.report, found.metadata
     cut = len(virtual_prefix(model_id)) + 1
-    manifest = [{"key": k[cut:], "size": o.size, "checksum": o.checksum} for k, o in sorted(stored.items())]
+    etags = {o.key: o.etag for o in report.plan.objects}
+    manifest = [
+        {"key": k[cut:], "size": o.size, "checksum": o.checksum, "source_etag": etags.get(k[cut:])}
+        for k, o in sorted(stored.items())
+    ]
     size = sum(o.size for o in stored.values()) + car_size
     checkpoints = list(report.plan.checkpoints)
     algorithm = None if metadata is None else ("SAC" if metadata.training_algorithm == "sac" else "PPO")
