@@ -20,11 +20,11 @@ from drmodels.adapters.s3.client import make_client, make_s3_client
 from drmodels.rules.problems import Code
 
 
-def _document(value: Any) -> dict[str, object]:
+def _document(value: Any) -> dict[str, Any]:
     """IAM returns policy documents URL-encoded (the wire) or already decoded (boto3 does it for some)."""
     if isinstance(value, dict):
         return value
-    parsed: dict[str, object] = json.loads(unquote(str(value)))
+    parsed: dict[str, Any] = json.loads(unquote(str(value)))
     return parsed
 
 
@@ -52,7 +52,7 @@ class IamRoles:
         except BotoCoreError as exc:
             raise _iam_failed("iam:GetRole", name, exc) from None
         try:
-            policies: dict[str, dict[str, object]] = {}
+            policies: dict[str, dict[str, Any]] = {}
             for page in self._iam.get_paginator("list_role_policies").paginate(RoleName=name):
                 for policy in page["PolicyNames"]:
                     answer = self._iam.get_role_policy(RoleName=name, PolicyName=policy)
@@ -67,9 +67,7 @@ class IamRoles:
             raise _iam_failed("iam:ListRolePolicies / iam:GetRolePolicy", name, exc) from None
         return RoleDocuments(str(role["Arn"]), _document(role["AssumeRolePolicyDocument"]), policies)
 
-    def put_role(
-        self, name: str, trust: dict[str, object], policy_name: str, policy: dict[str, object]
-    ) -> bool:
+    def put_role(self, name: str, trust: dict[str, Any], policy_name: str, policy: dict[str, Any]) -> bool:
         created = False
         try:
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from drmodels.errors import ProblemError, StoreError
 from drmodels.rules.objects import ObjectInfo
@@ -160,8 +160,8 @@ class RoleDocuments:
     """An IAM role as IAM describes it: its trust policy and every policy that applies to it."""
 
     arn: str
-    trust: dict[str, object]
-    policies: dict[str, dict[str, object]]
+    trust: dict[str, Any]
+    policies: dict[str, dict[str, Any]]
     """Policy name -> document (inline policies and the default version of attached managed ones)."""
 
 
@@ -194,11 +194,11 @@ class AccountS3(Protocol):
         """GetObject of one byte: proves s3:GetObject without reading the object."""
         ...
 
-    def bucket_policy(self, bucket: str) -> dict[str, object] | None:
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
         """The bucket policy, None when the bucket has none."""
         ...
 
-    def put_bucket_policy(self, bucket: str, policy: dict[str, object]) -> None: ...
+    def put_bucket_policy(self, bucket: str, policy: dict[str, Any]) -> None: ...
 
 
 class RoleAdmin(Protocol):
@@ -208,9 +208,7 @@ class RoleAdmin(Protocol):
         """None when no role has that name."""
         ...
 
-    def put_role(
-        self, name: str, trust: dict[str, object], policy_name: str, policy: dict[str, object]
-    ) -> bool:
+    def put_role(self, name: str, trust: dict[str, Any], policy_name: str, policy: dict[str, Any]) -> bool:
         """Create the role (True) or reset its trust policy (False), then put the inline policy."""
         ...
 

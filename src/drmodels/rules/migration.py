@@ -50,6 +50,12 @@ class FoundModel:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
+def split_source(source: str) -> tuple[str, str]:
+    """(bucket, prefix) of an `s3://bucket/prefix/` source this migration recorded."""
+    bucket, _, prefix = source.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
 def _console_root(key: str) -> str | None:
     parts = key.split("/")
     for i, part in enumerate(parts[:-1]):

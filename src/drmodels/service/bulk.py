@@ -12,6 +12,7 @@ from pathlib import Path
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
+from drmodels.service.deps import Deps
 from drmodels.service.imports.job import run_import
 from drmodels.service.imports.progress import Progress
 from drmodels.service.models import ModelService
@@ -94,20 +95,31 @@ def bulk_import(
             result.refused.append((row, f"{exc.field}: {exc.message}"))
         else:
             jobs.append((row, accepted.job_id))
+    run_jobs(service.deps, [job_id for _row, job_id in jobs], workers, listener)
+    models = {m.name: m for m in service.list()}
+    result.imported = [(row, models.get(row.name)) for row, _job in jobs]
+    return result
+
+
+def run_jobs(
+    deps: Deps, job_ids: list[int], workers: int, listener: Callable[[BulkProgress], None] | None = None
+) -> dict[int, ModelStatus]:
+    """Run import jobs `workers` at a time in this process; `listener` hears the aggregate progress."""
     lock = threading.Lock()
     per_job: dict[int, Progress] = {}
-    finished = [0]
+    finished: dict[int, ModelStatus] = {}
 
     def tell() -> None:
-        listener(
-            BulkProgress(
-                sum(j.bytes_done for j in per_job.values()),
-                sum(j.bytes_total for j in per_job.values()),
-                sum(j.files_done for j in per_job.values()),
-                finished[0],
-                len(jobs),
+        if listener is not None:
+            listener(
+                BulkProgress(
+                    sum(j.bytes_done for j in per_job.values()),
+                    sum(j.bytes_total for j in per_job.values()),
+                    sum(j.files_done for j in per_job.values()),
+                    len(finished),
+                    len(job_ids),
+                )
             )
-        )
 
     def on_progress(p: Progress) -> None:
         with lock:
@@ -115,14 +127,12 @@ def bulk_import(
             tell()
 
     def run(job_id: int) -> None:
-        run_import(job_id, service.deps, on_progress)
+        status = run_import(job_id, deps, on_progress)
         with lock:
-            finished[0] += 1
+            finished[job_id] = status
             tell()
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-        for future in [pool.submit(run, job_id) for _row, job_id in jobs]:
+        for future in [pool.submit(run, job_id) for job_id in job_ids]:
             future.result()
-    models = {m.name: m for m in service.list()}
-    result.imported = [(row, models.get(row.name)) for row, _job in jobs]
-    return result
+    return finished

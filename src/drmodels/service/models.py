@@ -14,7 +14,7 @@ from drmodels.errors import Conflict, InvalidRequest, NotFound
 from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import account_models, find_model
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import Account, ImportJob, Model, ModelEvent
+from drmodels.registry.tables import Account, ImportJob, MigrationSource, Model, ModelEvent
 from drmodels.registry.usage import end_storage
 from drmodels.rules import requests
 from drmodels.service.deps import Deps
@@ -45,9 +45,14 @@ class ModelService:
         self.region = region
 
     def accept(
-        self, name: str, source: str, description: str | None = None, role_arn: str | None = None
-    ) -> Accepted:
-        """Step 1: validate the request and register the model as IMPORTING with a queued job."""
+        self, name: str, source: str, description: str | None = None, role_arn: str | None = None,
+        *, migration_id: int | None = None,
+    ) -> Accepted:  # fmt: skip
+        """Step 1: validate the request and register the model as IMPORTING with a queued job.
+
+        With `migration_id`, a model a migration found: MIGRATING, `WasMigrated`, its source claimed for
+        the account in the same transaction (one model per source, ever).
+        """
         requests.check_name(name)
         requests.check_description(description)
         requests.check_role_arn(role_arn)
@@ -71,9 +76,9 @@ class ModelService:
                         name=name,
                         arn=arn,
                         description=description,
-                        status=ModelStatus.IMPORTING.value,
-                        was_imported=True,
-                        was_migrated=False,
+                        status=(ModelStatus.MIGRATING if migration_id else ModelStatus.IMPORTING).value,
+                        was_imported=migration_id is None,
+                        was_migrated=migration_id is not None,
                         import_src_location=source,
                         role_arn=role_arn,
                         size_bytes=0,
@@ -86,11 +91,15 @@ class ModelService:
                     attempts=0, created_at=now,
                 )  # fmt: skip
                 s.add(job)
-                s.add(
-                    ModelEvent(
-                        model_id=model_id, at=now, kind="accepted", message=f"import requested from {source}"
-                    )
-                )
+                what = "migration found it at" if migration_id else "import requested from"
+                s.add(ModelEvent(model_id=model_id, at=now, kind="accepted", message=f"{what} {source}"))
+                if migration_id is not None:
+                    s.add(
+                        MigrationSource(
+                            account_id=self.account_id, source=source, model_id=model_id,
+                            migration_id=migration_id, created_at=now,
+                        )
+                    )  # fmt: skip
                 s.flush()
                 job_id = job.id
         except IntegrityError as exc:  # a concurrent request took the name first

@@ -101,7 +101,7 @@ class S3Account:
         except BotoCoreError as exc:
             raise self._error(exc, bucket, key, "s3:GetObject") from None
 
-    def bucket_policy(self, bucket: str) -> dict[str, object] | None:
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
         try:
             text = self._client.get_bucket_policy(Bucket=bucket)["Policy"]
         except ClientError as exc:
@@ -110,10 +110,10 @@ class S3Account:
             raise self._error(exc, bucket, None, "s3:GetBucketPolicy") from None
         except BotoCoreError as exc:
             raise self._error(exc, bucket, None, "s3:GetBucketPolicy") from None
-        policy: dict[str, object] = json.loads(text)
+        policy: dict[str, Any] = json.loads(text)
         return policy
 
-    def put_bucket_policy(self, bucket: str, policy: dict[str, object]) -> None:
+    def put_bucket_policy(self, bucket: str, policy: dict[str, Any]) -> None:
         try:
             self._client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
         except (ClientError, BotoCoreError) as exc:
