@@ -7,8 +7,12 @@ which then takes the principal's place (`{"AWS": ARN}` instead of `{"Service": N
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from drmodels.errors import InvalidRequest
+
+BUCKET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 VERSION = "2012-10-17"
 SERVICE_PRINCIPAL = "deepracer.amazonaws.com"
 MIGRATION_BUCKETS = "*deepracer*"
@@ -38,6 +42,14 @@ def principal(name: str) -> dict[str, str]:
     return {"AWS": name} if name.startswith("arn:") else {"Service": name}
 
 
+def check_bucket(bucket: str) -> str:
+    if not BUCKET_NAME.match(bucket):
+        raise InvalidRequest(
+            "bucket", f"{bucket!r} is not a bucket name (3-63 letters, digits, dots and hyphens)"
+        )
+    return bucket
+
+
 def bucket_resources(bucket: str) -> list[str]:
     return [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
 
@@ -60,7 +72,7 @@ def _role_policy(buckets: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def import_policy(bucket: str) -> dict[str, Any]:
     """The spec's "Model import permissions" for one bucket."""
-    return _role_policy(bucket)
+    return _role_policy(check_bucket(bucket))
 
 
 def migration_policy(cleanup: bool = False) -> dict[str, Any]:
@@ -87,4 +99,4 @@ def bucket_policy_statement(bucket: str, service_principal: str = SERVICE_PRINCI
 
 def bucket_policy(bucket: str, service_principal: str = SERVICE_PRINCIPAL) -> dict[str, Any]:
     """The spec's "S3 bucket policy" that restores the service's access to the bucket."""
-    return _document(bucket_policy_statement(bucket, service_principal))
+    return _document(bucket_policy_statement(check_bucket(bucket), service_principal))

@@ -23,6 +23,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from drmodels.errors import DrmodelsError
+
 ContextValue = str | list[str]
 
 
@@ -137,8 +139,8 @@ def _principal_matches(spec: Any, caller: Caller | None) -> bool:
     return False
 
 
-class _Unsupported(Exception):
-    pass
+class UnsupportedCondition(DrmodelsError):
+    """A condition operator this evaluator does not know."""
 
 
 _STRING: dict[str, Callable[[str, str], bool]] = {
@@ -190,7 +192,7 @@ def _positive(op: str, policy_value: str, value: str) -> bool:
                 return bool(_COMPARE[op[len(family) :]](parse(value), parse(policy_value)))
             except ValueError:
                 return False
-    raise _Unsupported(op)
+    raise UnsupportedCondition(op)
 
 
 def _lookup(context: Mapping[str, ContextValue], key: str) -> list[str] | None:
@@ -221,7 +223,7 @@ def _condition_holds(operator: str, key: str, raw: Any, context: Mapping[str, Co
     if qualifier == "ForAnyValue":
         return any(one(v) for v in present or [])
     if qualifier:
-        raise _Unsupported(operator)
+        raise UnsupportedCondition(operator)
     if present is None:
         return if_exists or negated
     return any(one(v) for v in present)
@@ -239,7 +241,7 @@ def _conditions_hold(conditions: Any, context: Mapping[str, ContextValue]) -> bo
 
 
 def statement_applies(statement: Mapping[str, Any], request: Request, resource_policy: bool) -> bool:
-    """Whether the statement covers the request (its effect aside); raises _Unsupported."""
+    """Whether the statement covers the request (its effect aside); raises UnsupportedCondition."""
     if "NotAction" in statement:
         if any(action_matches(p, request.action) for p in _values(statement["NotAction"])):
             return False
@@ -270,7 +272,7 @@ def _matches(
             try:
                 if statement_applies(statement, request, resource_policy):
                     found.append(Match(policy.name, i, statement))
-            except _Unsupported as exc:
+            except UnsupportedCondition as exc:
                 unsupported.add(str(exc))
     return found, unsupported
 

@@ -18,13 +18,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from drmodels.adapters.ports import AccountS3, SourceError
-from drmodels.errors import InvalidRequest
+from drmodels.errors import Conflict, InvalidRequest
 from drmodels.registry import account_jobs
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import Model, ModelEvent
 from drmodels.rules import requests
 from drmodels.rules.migration import is_migration_bucket, split_source, why_kept
 from drmodels.rules.objects import ObjectInfo
+from drmodels.rules.problems import Code
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import owner_alive, worker_id
 
@@ -64,6 +65,11 @@ class CleanupReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "bytes_freed": self.bytes_freed, "objects_removed": self.objects_removed}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CleanupReport:
+        models = [ModelCleanup(**m) for m in data.get("models", [])]
+        return cls(data["cutoff"], bool(data["applied"]), models, dict(data.get("skipped", {})))
 
 
 def parse_cutoff(text: str) -> date:
@@ -186,8 +192,23 @@ def run_cleanup(job_id: int, deps: Deps) -> JobStatus:
     try:
         report = clean_sources(deps, job.account_id, job.role_arn or "", cutoff, apply)
     except (SourceError, InvalidRequest) as exc:
-        code = exc.code.value if isinstance(exc, SourceError) else "INVALID_REQUEST"
-        account_jobs.finish(deps.registry, job_id, None, deps.clock(), (code, str(exc)))
+        if isinstance(exc, SourceError):
+            error = (exc.code.value, f"{exc.message} {exc.fix}")
+        else:
+            error = ("INVALID_REQUEST", exc.message)
+        account_jobs.finish(deps.registry, job_id, None, deps.clock(), error)
         return JobStatus.FAILED
     account_jobs.finish(deps.registry, job_id, report.as_dict(), deps.clock())
     return JobStatus.SUCCEEDED
+
+
+def cleanup_report(deps: Deps, account_id: str, job_id: int) -> CleanupReport:
+    """The report of a finished cleanup job; its failure raised as the error it was."""
+    job = account_jobs.get(deps.registry, account_id, job_id, CLEANUP)
+    if job.status == JobStatus.FAILED:
+        if job.error_code is not None and job.error_code in Code.__members__:
+            raise SourceError(Code(job.error_code), job.error_message or "", "")
+        raise InvalidRequest("remove-source-after", job.error_message or "the cleanup failed")
+    if job.result is None:
+        raise Conflict(f"source cleanup {job_id} is {job.status}: it has no report yet")
+    return CleanupReport.from_dict(job.result)

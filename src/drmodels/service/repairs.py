@@ -24,7 +24,7 @@ from drmodels.rules.permissions import (
     migration_policy,
     trust_policy,
 )
-from drmodels.rules.policy_eval import Caller, Request, statement_applies
+from drmodels.rules.policy_eval import Caller, Request, UnsupportedCondition, statement_applies
 from drmodels.rules.problems import Code
 from drmodels.service.access import AccessReport, diagnose
 from drmodels.service.deps import Deps
@@ -42,7 +42,7 @@ def _denies_us(statement: dict[str, Any], bucket: str, caller: Caller | None) ->
             try:
                 if statement_applies(statement, Request(action, resource, caller), resource_policy=True):
                     return True
-            except Exception:
+            except UnsupportedCondition:
                 return True  # a condition we cannot evaluate: do not keep a Deny we cannot judge
     return False
 
