@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drmodels.rules import permissions
+
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 STOP_GRACE_S = 5.0
@@ -42,6 +44,10 @@ class Keys:
         return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
 
 
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
 @dataclass(frozen=True)
 class Roles:
     """ARNs of the roles declared in our iam.json; the importer identity may assume the trusted ones."""
@@ -56,6 +62,10 @@ class Roles:
     """Full read policy, but the trust policy names another principal: AssumeRole is refused."""
     missing: str
     """Not declared at all."""
+    migration: str = role_arn("DrmMigrationRole")
+    """Exactly the spec's "Model migration permissions" (every *deepracer* bucket)."""
+    migration_cleanup: str = role_arn("DrmMigrationCleanupRole")
+    """The migration policy plus s3:DeleteObject on *deepracer*/* (removing sources after the cutoff)."""
 
 
 @dataclass(frozen=True)
@@ -85,10 +95,6 @@ class Seaweed:
 ADMIN = Keys("drmadminkey", "drmadminsecret")
 IMPORTER = Keys("drmimporterkey", "drmimportersecret")
 IMPORTER_ARN = f"arn:aws:iam::{ACCOUNT}:user/importer"
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
 def free_port() -> int:
@@ -162,7 +168,15 @@ _READ_ACTIONS = [
     "s3:GetBucketLocation",
 ]
 
+
+def _spec(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document of the spec (rules/permissions.py), plus what SeaweedFS needs for sessions."""
+    return [*document["Statement"], _VALIDATE]
+
+
 POLICIES: dict[str, list[dict[str, Any]]] = {
+    "DrmMigrationPolicy": _spec(permissions.migration_policy()),
+    "DrmMigrationCleanupPolicy": _spec(permissions.migration_policy(cleanup=True)),
     "DrmReadPolicy": [
         _statement(["s3:ListAllMyBuckets"], ["*"]),
         _statement(_READ_ACTIONS, _ALL_BUCKETS + _ALL_OBJECTS),
@@ -178,6 +192,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "DrmListOnlyRole": (IMPORTER_ARN, "DrmListOnlyPolicy"),
     "DrmNoListRole": (IMPORTER_ARN, "DrmNoListPolicy"),
     "DrmUntrustedRole": (f"arn:aws:iam::{ACCOUNT}:user/someoneelse", "DrmReadPolicy"),
+    "DrmMigrationRole": (IMPORTER_ARN, "DrmMigrationPolicy"),
+    "DrmMigrationCleanupRole": (IMPORTER_ARN, "DrmMigrationCleanupPolicy"),
 }
 
 
