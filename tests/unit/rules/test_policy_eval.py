@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the table of cases keeps one case per line or two)
 """The policy evaluator against a table of cases whose answers follow AWS's documented evaluation logic
 (IAM User Guide: "Policy evaluation logic", "Condition operators", "Conditions with multiple context keys
 or values", "AWS JSON policy elements: Principal")."""
@@ -16,7 +17,7 @@ SESSION = Caller("arn:aws:sts::111122223333:assumed-role/DeepRacerImport/drmodel
 OTHER = Caller("arn:aws:iam::444455556666:user/mallory")
 BUCKET = "arn:aws:s3:::my-deepracer-models"
 OBJECT = BUCKET + "/models/m1/model/model_metadata.json"
-A, D, I = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
+A, D, N = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
 
 
 def st(effect: str = "Allow", **fields: Any) -> dict[str, Any]:
@@ -29,52 +30,52 @@ def doc(*statements: dict[str, Any]) -> dict[str, Any]:
 
 IDENTITY_CASES = [
     # (name, identity statements, action, resource, context, decision)
-    ("no statement: implicit deny", [], "s3:GetObject", OBJECT, {}, I),
+    ("no statement: implicit deny", [], "s3:GetObject", OBJECT, {}, N),
     ("exact allow", [st(Action="s3:GetObject", Resource=OBJECT)], "s3:GetObject", OBJECT, {}, A),
     ("action is case-insensitive", [st(Action="S3:getobject", Resource="*")], "s3:GetObject", OBJECT, {}, A),
     ("action wildcard", [st(Action="s3:Get*", Resource="*")], "s3:GetObject", OBJECT, {}, A),
     ("action ? wildcard", [st(Action="s3:GetObjec?", Resource="*")], "s3:GetObject", OBJECT, {}, A),
-    ("other action", [st(Action="s3:PutObject", Resource="*")], "s3:GetObject", OBJECT, {}, I),
+    ("other action", [st(Action="s3:PutObject", Resource="*")], "s3:GetObject", OBJECT, {}, N),
     ("service wildcard", [st(Action="s3:*", Resource="*")], "s3:ListBucket", BUCKET, {}, A),
-    ("resource is case-sensitive", [st(Action="s3:*", Resource=BUCKET.upper())], "s3:ListBucket", BUCKET, {}, I),
-    ("bucket arn does not cover objects", [st(Action="s3:*", Resource=BUCKET)], "s3:GetObject", OBJECT, {}, I),
+    ("resource is case-sensitive", [st(Action="s3:*", Resource=BUCKET.upper())], "s3:ListBucket", BUCKET, {}, N),
+    ("bucket arn does not cover objects", [st(Action="s3:*", Resource=BUCKET)], "s3:GetObject", OBJECT, {}, N),
     ("bucket/* covers objects", [st(Action="s3:*", Resource=BUCKET + "/*")], "s3:GetObject", OBJECT, {}, A),
     ("*deepracer* bucket", [st(Action="s3:ListBucket", Resource="arn:aws:s3:::*deepracer*")],
      "s3:ListBucket", BUCKET, {}, A),
     ("*deepracer* misses others", [st(Action="s3:ListBucket", Resource="arn:aws:s3:::*deepracer*")],
-     "s3:ListBucket", "arn:aws:s3:::holiday-photos", {}, I),
+     "s3:ListBucket", "arn:aws:s3:::holiday-photos", {}, N),
     ("wildcard stays in its ARN segment", [st(Action="*", Resource="arn:aws:*:::bucket")],
-     "s3:ListBucket", "arn:aws:s3:us-east-1::bucket", {}, I),
+     "s3:ListBucket", "arn:aws:s3:us-east-1::bucket", {}, N),
     ("explicit deny wins over allow", [st(Action="s3:*", Resource="*"), st("Deny", Action="s3:GetObject",
      Resource=BUCKET + "/models/*")], "s3:GetObject", OBJECT, {}, D),
     ("deny elsewhere does not apply", [st(Action="s3:*", Resource="*"), st("Deny", Action="s3:GetObject",
      Resource="arn:aws:s3:::other/*")], "s3:GetObject", OBJECT, {}, A),
     ("NotAction allow", [st(NotAction="s3:Delete*", Resource="*")], "s3:GetObject", OBJECT, {}, A),
-    ("NotAction excludes", [st(NotAction="s3:Get*", Resource="*")], "s3:GetObject", OBJECT, {}, I),
+    ("NotAction excludes", [st(NotAction="s3:Get*", Resource="*")], "s3:GetObject", OBJECT, {}, N),
     ("NotAction deny", [st(Action="*", Resource="*"), st("Deny", NotAction="s3:List*", Resource="*")],
      "s3:GetObject", OBJECT, {}, D),
     ("NotResource allow", [st(Action="s3:*", NotResource="arn:aws:s3:::secret/*")], "s3:GetObject", OBJECT, {}, A),
-    ("NotResource excludes", [st(Action="s3:*", NotResource=BUCKET + "/*")], "s3:GetObject", OBJECT, {}, I),
+    ("NotResource excludes", [st(Action="s3:*", NotResource=BUCKET + "/*")], "s3:GetObject", OBJECT, {}, N),
     ("StringEquals holds", [st(Action="s3:ListBucket", Resource=BUCKET,
      Condition={"StringEquals": {"s3:prefix": "models/m1/"}})], "s3:ListBucket", BUCKET,
      {"s3:prefix": "models/m1/"}, A),
     ("StringEquals fails", [st(Action="s3:ListBucket", Resource=BUCKET,
-     Condition={"StringEquals": {"s3:prefix": "other/"}})], "s3:ListBucket", BUCKET, {"s3:prefix": "models/"}, I),
+     Condition={"StringEquals": {"s3:prefix": "other/"}})], "s3:ListBucket", BUCKET, {"s3:prefix": "models/"}, N),
     ("absent key fails a positive operator", [st(Action="s3:*", Resource="*",
-     Condition={"StringEquals": {"aws:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT, {}, I),
+     Condition={"StringEquals": {"aws:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT, {}, N),
     ("absent key passes a negated operator", [st(Action="s3:*", Resource="*"), st("Deny", Action="s3:*",
      Resource="*", Condition={"StringNotEquals": {"aws:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT, {}, D),
     ("IfExists passes when absent", [st(Action="s3:*", Resource="*",
      Condition={"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT, {}, A),
     ("IfExists checks when present", [st(Action="s3:*", Resource="*",
      Condition={"StringEqualsIfExists": {"aws:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT,
-     {"aws:SourceVpc": "vpc-2"}, I),
+     {"aws:SourceVpc": "vpc-2"}, N),
     ("values are ORed", [st(Action="s3:*", Resource="*", Condition={"StringLike": {"s3:prefix": ["a/*", "m*"]}})],
      "s3:ListBucket", BUCKET, {"s3:prefix": "models/"}, A),
     ("negated values are NORed", [st(Action="s3:*", Resource="*", Condition={"StringNotLike":
-     {"s3:prefix": ["a/*", "m*"]}})], "s3:ListBucket", BUCKET, {"s3:prefix": "models/"}, I),
+     {"s3:prefix": ["a/*", "m*"]}})], "s3:ListBucket", BUCKET, {"s3:prefix": "models/"}, N),
     ("keys are ANDed", [st(Action="s3:*", Resource="*", Condition={"StringEquals": {"k1": "a", "k2": "b"}})],
-     "s3:GetObject", OBJECT, {"k1": "a", "k2": "x"}, I),
+     "s3:GetObject", OBJECT, {"k1": "a", "k2": "x"}, N),
     ("condition keys are case-insensitive", [st(Action="s3:*", Resource="*",
      Condition={"StringEquals": {"AWS:SourceVpc": "vpc-1"}})], "s3:GetObject", OBJECT, {"aws:sourcevpc": "vpc-1"}, A),
     ("Bool", [st("Deny", Action="s3:*", Resource="*", Condition={"Bool": {"aws:SecureTransport": False}}),
@@ -90,20 +91,20 @@ IDENTITY_CASES = [
      "s3:ListBucket", BUCKET, {"s3:max-keys": "5"}, A),
     ("DateLessThan past", [st(Action="s3:*", Resource="*",
      Condition={"DateLessThan": {"aws:CurrentTime": "2020-08-10T00:00:00Z"}})], "s3:GetObject", OBJECT,
-     {"aws:CurrentTime": "2020-09-01T00:00:00Z"}, I),
+     {"aws:CurrentTime": "2020-09-01T00:00:00Z"}, N),
     ("ArnLike", [st(Action="s3:*", Resource="*", Condition={"ArnLike": {"aws:PrincipalArn":
      "arn:aws:iam::111122223333:role/Deep*"}})], "s3:GetObject", OBJECT, {"aws:PrincipalArn": ROLE}, A),
     ("Null true needs the key absent", [st(Action="s3:*", Resource="*", Condition={"Null": {"aws:TokenIssueTime":
-     "true"}})], "s3:GetObject", OBJECT, {"aws:TokenIssueTime": "x"}, I),
+     "true"}})], "s3:GetObject", OBJECT, {"aws:TokenIssueTime": "x"}, N),
     ("ForAnyValue", [st(Action="s3:*", Resource="*", Condition={"ForAnyValue:StringEquals": {"aws:TagKeys":
      ["team"]}})], "s3:GetObject", OBJECT, {"aws:TagKeys": ["env", "team"]}, A),
     ("ForAllValues rejects an extra value", [st(Action="s3:*", Resource="*", Condition={
      "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})], "s3:GetObject", OBJECT,
-     {"aws:TagKeys": ["env", "team"]}, I),
+     {"aws:TagKeys": ["env", "team"]}, N),
     ("ForAllValues with the key absent holds", [st(Action="s3:*", Resource="*", Condition={
      "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}})], "s3:GetObject", OBJECT, {}, A),
     ("unknown operator: the statement does not apply", [st(Action="s3:*", Resource="*",
-     Condition={"StringSoundsLike": {"k": "v"}})], "s3:GetObject", OBJECT, {"k": "v"}, I),
+     Condition={"StringSoundsLike": {"k": "v"}})], "s3:GetObject", OBJECT, {"k": "v"}, N),
 ]  # fmt: skip
 
 
