@@ -93,6 +93,7 @@ class ModelService:
                 s.add(job)
                 what = "migration found it at" if migration_id else "import requested from"
                 s.add(ModelEvent(model_id=model_id, at=now, kind="accepted", message=f"{what} {source}"))
+                s.flush()
                 if migration_id is not None:
                     s.add(
                         MigrationSource(
@@ -100,7 +101,7 @@ class ModelService:
                             migration_id=migration_id, created_at=now,
                         )
                     )  # fmt: skip
-                s.flush()
+                    s.flush()
                 job_id = job.id
         except IntegrityError as exc:  # a concurrent request took the name first
             raise InvalidRequest("name", self._taken(name)) from exc
