@@ -19,11 +19,12 @@ LIMITS = Limits(model_tar_bytes=40_000, checkpoint_file_bytes=40_000, control_fi
 
 
 def console_prefix(i: int) -> str:
-    return f"DeepRacer-SageMaker-RoboMaker-comm-123456789012-2020071612{i:04d}-{i:08x}-aaaa-bbbb-cccc-0123456789ab"
+    stamp, uuid = f"2020071612{i:04d}", f"{i:08x}-aaaa-bbbb-cccc-0123456789ab"
+    return f"DeepRacer-SageMaker-RoboMaker-comm-123456789012-{stamp}-{uuid}"
 
 
 def _files(folder: ModelFolder) -> dict[str, bytes]:
-    return {key: folder.read(key) for key in folder.keys()}
+    return {key: folder.read(key) for key in folder.keys()}  # noqa: SIM118 (keys() lists files)
 
 
 def good_model(extras: bool = True) -> dict[str, bytes]:
@@ -40,7 +41,9 @@ def good_model(extras: bool = True) -> dict[str, bytes]:
 
 BROKEN = {
     "COACH_CHECKPOINT_DOES_NOT_EXIST": lambda f: f.remove("model/.coach_checkpoint"),
-    "CHECKPOINT_FILES_DOES_NOT_EXIST": lambda f: f.remove("model/4_Step-162.ckpt.index", "model/3_Step-124.ckpt.index"),
+    "CHECKPOINT_FILES_DOES_NOT_EXIST": lambda f: f.remove(
+        "model/4_Step-162.ckpt.index", "model/3_Step-124.ckpt.index"
+    ),
     "FILE_DOES_NOT_EXIST": lambda f: f.remove("reward_function.py"),
     "MODEL_VALIDATION_SERVICE_ERROR": lambda f: f.write("model/model_metadata.json", b'{"action_space": [}'),
     "JSON_YAML_FILE_SIZE_LIMIT_EXCEEDED": lambda f: f.write(
@@ -49,7 +52,9 @@ BROKEN = {
     "CHECKPOINT_FILE_SIZE_LIMIT_EXCEEDED": lambda f: f.write(
         "model/4_Step-162.ckpt.data-00000-of-00001", bytes(range(256)) * 200
     ),
-    "MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED": lambda f: f.write("model/model.tar.gz", b"\x1f\x8b" + b"\x00" * 60_000),
+    "MODEL_TAR_FILE_SIZE_LIMIT_EXCEEDED": lambda f: f.write(
+        "model/model.tar.gz", b"\x1f\x8b" + b"\x00" * 60_000
+    ),
 }  # fmt: skip
 
 
@@ -62,3 +67,13 @@ def broken(code: str) -> dict[str, bytes]:
 
 def under(prefix: str, files: dict[str, bytes]) -> dict[str, bytes]:
     return {prefix + key: data for key, data in files.items()}
+
+
+MIGRATION_SESSION = "arn:aws:sts::000000000000:assumed-role/DrmMigrationRole/drmodels"
+"""The principal SeaweedFS matches in bucket policies for the migration role's sessions (not the role's
+ARN, which AWS would match too)."""
+
+
+def deny_policy(principal: str, actions: list[str], resources: list[str], sid: str = "NoDeepRacer") -> str:
+    statement = {"Sid": sid, "Effect": "Deny", "Principal": {"AWS": principal}, "Action": actions}
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Resource": resources}]})

@@ -28,7 +28,16 @@ from drmodels.service.migration_plan import MIGRATE, RETRY, make_plan
 from drmodels.service.models import ModelService
 from support import servers
 from support.deps import make_deps
-from support.migration_account import BROKEN, LIMITS, broken, console_prefix, good_model, under
+from support.migration_account import (
+    BROKEN,
+    LIMITS,
+    MIGRATION_SESSION,
+    broken,
+    console_prefix,
+    deny_policy,
+    good_model,
+    under,
+)
 
 pytestmark = pytest.mark.servers
 ACCOUNT = "123456789012"
@@ -85,10 +94,8 @@ def test_an_account_migrates_reruns_as_a_no_op_and_cleans_up_only_verified_copie
         bucket, _, prefix = source.removeprefix("s3://").partition("/")
         servers.put_objects(admin, bucket, "", under(prefix, files))
     servers.put_objects(admin, holiday, "", under("m/", good_model()))
-    session = "arn:aws:sts::000000000000:assumed-role/DrmMigrationRole/drmodels"
-    admin.put_bucket_policy(Bucket=gamma, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "NoMigrationOfDenied", "Effect": "Deny", "Principal": {"AWS": session}, "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{gamma}/denied/*"}]}))  # fmt: skip
+    denied = deny_policy(MIGRATION_SESSION, ["s3:GetObject"], [f"arn:aws:s3:::{gamma}/denied/*"])
+    admin.put_bucket_policy(Bucket=gamma, Policy=denied)
     before = {b: _keys(admin, b) for b in (alpha, beta, gamma, holiday)}
     deps = make_deps(tmp_path, limits=LIMITS)
     role = env.roles.migration
@@ -111,7 +118,7 @@ def test_an_account_migrates_reruns_as_a_no_op_and_cleans_up_only_verified_copie
     assert set(models) == set(layout)
     got = {src: (m.error_code or m.status) for src, m in models.items()}
     assert got == expected
-    for src, m in models.items():
+    for m in models.values():
         assert m.was_migrated and not m.was_imported and m.role_arn == role
         assert m.status in (ModelStatus.READY, ModelStatus.MIGRATE_ERROR)
         assert m.account_id == ACCOUNT
