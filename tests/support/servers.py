@@ -197,8 +197,11 @@ ROLES: dict[str, tuple[str, str]] = {
 }
 
 
-def iam_config() -> dict[str, Any]:
-    """SeaweedFS advanced IAM: STS signing key, default Deny, our roles and their policies."""
+def iam_config(extra: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None) -> dict[str, Any]:
+    """SeaweedFS advanced IAM: STS signing key, default Deny, our roles and their policies.
+
+    `extra`: more roles, name -> (trust policy, policy statements), as IAM (moto) describes them.
+    """
     roles = [
         {
             "roleName": name,
@@ -217,6 +220,12 @@ def iam_config() -> dict[str, Any]:
         {"name": name, "document": {"Version": "2012-10-17", "Statement": statements}}
         for name, statements in POLICIES.items()
     ]
+    for name, (trust, statements) in (extra or {}).items():
+        roles.append({"roleName": name, "roleArn": role_arn(name), "trustPolicy": trust,
+                      "attachedPolicies": [f"{name}Policy"]})  # fmt: skip
+        policies.append(
+            {"name": f"{name}Policy", "document": {"Version": "2012-10-17", "Statement": statements}}
+        )
     return {
         "sts": {
             "tokenDuration": 3600 * 10**9,
@@ -268,15 +277,23 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
 
 
 @contextmanager
-def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[Seaweed]:
-    """Run `weed mini` with our s3.json / iam.json on free ports; yields a Seaweed, then stops it."""
+def seaweed(
+    base_dir: Path | None = None,
+    timeout_s: float = 30.0,
+    extra_roles: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
+) -> Iterator[Seaweed]:
+    """Run `weed mini` with our s3.json / iam.json on free ports; yields a Seaweed, then stops it.
+
+    `extra_roles` stand in for IAM changes reaching STS: SeaweedFS reads its roles only at its first
+    start on a data folder (later starts keep the roles it saved in its filer).
+    """
     weed = find_binary("weed")
     own_dir = base_dir is None
     root = Path(tempfile.mkdtemp(prefix="drm-weed-")) if base_dir is None else base_dir
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (root / "s3.json").write_text(json.dumps(s3_config(), indent=1))
-    (root / "iam.json").write_text(json.dumps(iam_config(), indent=1))
+    (root / "iam.json").write_text(json.dumps(iam_config(extra_roles), indent=1))
     s3, master, volume, filer, s3g, masterg, volumeg, filerg, admin = free_ports(9)
     cmd = [
         weed,
@@ -306,7 +323,11 @@ def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[S
     ]
     log_path = root / "weed.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
+        # weed mini makes an admin of AWS_ACCESS_KEY_ID from its environment: start it without AWS_*
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True, env=env
+        )
     endpoint = f"http://127.0.0.1:{s3}"
     try:
         _poll(endpoint + "/", proc, log_path, timeout_s)
@@ -346,6 +367,49 @@ class Moto:
         )
         with urllib.request.urlopen(req, timeout=5):
             pass
+
+
+def iam_client(server: Moto) -> Any:
+    import boto3
+
+    return boto3.client(
+        "iam", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id="moto",
+        aws_secret_access_key="moto",
+    )  # fmt: skip
+
+
+def mirror_roles(server: Moto) -> None:
+    """Create in moto's IAM the roles SeaweedFS serves (iam.json): what the doctor reads through IAM."""
+    iam = iam_client(server)
+    config = iam_config()
+    documents = {p["name"]: p["document"] for p in config["policies"]}
+    for role in config["roles"]:
+        name = role["roleName"]
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(role["trustPolicy"]))
+        for policy in role["attachedPolicies"]:
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(documents[policy])
+            )
+
+
+def role_from_iam(server: Moto, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(trust, statements) of a role as moto's IAM holds it, for `seaweed(extra_roles=...)`."""
+    iam = iam_client(server)
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    statements: list[dict[str, Any]] = [_VALIDATE]
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        statements += _listed(document["Statement"])
+    return {**trust, "Statement": _listed(trust["Statement"])}, statements
+
+
+def _listed(raw: Any) -> list[dict[str, Any]]:
+    """Statements with list-valued Action and Resource: SeaweedFS 4.48's iam.json reads only lists."""
+    statements = [raw] if isinstance(raw, dict) else list(raw)
+    return [
+        {k: [v] if k in ("Action", "Resource") and isinstance(v, str) else v for k, v in st.items()}
+        for st in statements
+    ]
 
 
 @contextmanager

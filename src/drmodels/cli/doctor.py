@@ -25,7 +25,7 @@ def _show(console: Console, report: AccessReport) -> None:
     for col in ("", "Action", "Resource", "What S3 / IAM said", "Fix"):
         table.add_column(col)
     for c in report.checks:
-        mark = "[green]✔[/]" if c.ok else "[red]✘[/]"
+        mark = "[green]✔[/]" if c.ok else "[red]✘[/]" if c.required else "[yellow]![/]"
         table.add_row(mark, c.action, escape(c.resource), escape(c.detail), escape(c.fix))
     console.print(table)
     for note in report.notes:

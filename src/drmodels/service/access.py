@@ -37,6 +37,8 @@ class Check:
     """The spec's code an import would end with, when the check fails."""
     cause: str = ""
     """'trust', 'missing-role', 'identity-policy', 'bucket-policy' or '' (unknown): what a repair fixes."""
+    required: bool = True
+    """False for what the spec's policy grants but drmodels' import does not call (GetBucketLocation)."""
 
 
 @dataclass
@@ -48,12 +50,16 @@ class AccessReport:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.required and not c.ok]
+
+    @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks)
+        return not self.failed
 
     @property
     def code(self) -> str | None:
-        return next((c.code for c in self.checks if not c.ok), None)
+        return next((c.code for c in self.failed), None)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "code": self.code}
@@ -183,8 +189,8 @@ def _s3_checks(
     )
     keys: list[str] = []
 
-    def live(action: str, resource_arn: str, call: Any) -> bool:
-        check = Check(action, resource_arn, True)
+    def live(action: str, resource_arn: str, call: Any, required: bool = True) -> bool:
+        check = Check(action, resource_arn, True, required=required)
         try:
             call()
             check.detail = "allowed"
@@ -196,7 +202,7 @@ def _s3_checks(
         report.checks.append(check)
         return check.ok
 
-    located = live("s3:GetBucketLocation", arn, lambda: s3.location(bucket))
+    located = live("s3:GetBucketLocation", arn, lambda: s3.location(bucket), required=False)
     if not located and report.checks[-1].code == Code.SRC_BUCKET_DOES_NOT_EXIST:
         return
     listed = live("s3:ListBucket", arn, lambda: keys.extend(o.key for o in s3.listing(bucket, prefix)))

@@ -79,7 +79,7 @@ def reset_role(deps: Deps, role_arn: str, bucket: str, migrated: bool) -> str:
 def repair(deps: Deps, report: AccessReport, *, migrated: bool = False) -> list[str]:
     """Apply what the doctor's failed checks call for; returns what was done."""
     bucket, _ = split_source(report.location)
-    failed = [c for c in report.checks if not c.ok]
+    failed = report.failed
     causes = {c.cause for c in failed}
     done = []
     if (report.role_arn and causes & {"missing-role", "trust", "identity-policy"}) or any(
