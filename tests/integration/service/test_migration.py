@@ -8,6 +8,9 @@ dry run, migration, rerun (a no-op), --retry-errors, cleanup dry run, cleanup be
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -213,3 +216,48 @@ def test_progress_of_another_accounts_migration_is_not_found(env: servers.Seawee
     migration_id = start_migration(deps, ACCOUNT, env.roles.missing)
     with pytest.raises(NotFound):
         migration_progress(deps, "210987654321", migration_id)
+
+
+def test_a_killed_migration_resumes_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with servers.seaweed() as sw:
+        for name, value in {**sw.env(sw.importer), "DRMODELS_IMPORT_DEEP": "0"}.items():
+            monkeypatch.setenv(name, value)
+        bucket = f"kill-deepracer-{uuid.uuid4().hex[:6]}"
+        files = good_model()
+        servers.put_objects(
+            servers.s3_client(sw),
+            bucket,
+            "",
+            {k: v for i in range(8) for k, v in under(f"m{i:02d}/", files).items()},
+        )
+        deps = make_deps(tmp_path)
+        migration_id = start_migration(deps, ACCOUNT, sw.roles.migration, workers=1)
+        command = [sys.executable, "-m", "drmodels", "jobs", "run", "migration", str(migration_id),
+                   "--data-dir", str(tmp_path / "data")]  # fmt: skip
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        ready = 0
+        while time.monotonic() < deadline and child.poll() is None:
+            ready = sum(m.status == ModelStatus.READY for m in _models(deps).values())
+            if ready >= 2:
+                break
+            time.sleep(0.02)
+        child.kill()
+        child.wait()
+        assert 2 <= ready < 8, "the migration must be killed midway"
+        interrupted = _models(deps)
+        assert len(interrupted) == 8 and any(m.status == ModelStatus.MIGRATING for m in interrupted.values())
+
+        assert start_migration(deps, ACCOUNT, sw.roles.migration) == migration_id  # resumed, not restarted
+        assert run_migration(migration_id, deps) == JobStatus.SUCCEEDED
+        models = _models(deps)
+        assert {m.status for m in models.values()} == {ModelStatus.READY}
+        assert len(models) == 8 and len({m.name for m in models.values()}) == 8
+        assert {m.id for m in models.values()} == {m.id for m in interrupted.values()}
+        with deps.registry.session() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(MigrationSource)) == 8
+        for model in models.values():  # the store holds exactly each manifest: no leftover part copies
+            stored = {o.key.rsplit("/virtual/", 1)[-1] for o in deps.store.scan(f"models/{model.id}/virtual")}
+            assert stored == {e["key"] for e in model.manifest or []}
