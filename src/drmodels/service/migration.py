@@ -156,6 +156,8 @@ class MigrationProgress:
     bytes_total: int
     migrated_bytes: int
     """Stored bytes of the models READY."""
+    requests: dict[str, int]
+    """S3 requests of the discovery, by operation."""
     items: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -209,5 +211,6 @@ def migration_progress(deps: Deps, account_id: str, migration_id: int) -> Migrat
         bytes_done=sum(j.bytes_done or 0 for _m, j in latest.values()),
         bytes_total=sum(j.bytes_total or 0 for _m, j in latest.values()),
         migrated_bytes=sum(m.size_bytes or 0 for m, _j in latest.values() if m.status == ModelStatus.READY),
+        requests=plan.requests,
         items=items,
     )  # fmt: skip

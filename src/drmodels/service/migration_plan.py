@@ -50,6 +50,8 @@ class MigrationPlan:
     bucket_errors: dict[str, str] = field(default_factory=dict)
     """Buckets that could not be listed, with the reason."""
     items: list[PlanItem] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+    """S3 requests discovery sent, by operation."""
 
     def count(self, action: str) -> int:
         return sum(1 for i in self.items if i.action == action)
@@ -61,18 +63,21 @@ class MigrationPlan:
             "ignored_buckets": self.ignored,
             "bucket_errors": self.bucket_errors,
             "items": [asdict(i) for i in self.items],
+            "requests": self.requests,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MigrationPlan:
         return cls(
             data["role_arn"], data["buckets"], data["ignored_buckets"], data.get("bucket_errors", {}),
-            [PlanItem(**i) for i in data.get("items", [])],
+            [PlanItem(**i) for i in data.get("items", [])], dict(data.get("requests", {})),
         )  # fmt: skip
 
 
-def discover(deps: Deps, role_arn: str) -> tuple[list[str], list[str], dict[str, str], list[FoundModel]]:
-    """(searched buckets, ignored buckets, bucket errors, model prefixes) as the role sees the account."""
+def discover(
+    deps: Deps, role_arn: str
+) -> tuple[list[str], list[str], dict[str, str], list[FoundModel], dict[str, int]]:
+    """(searched buckets, ignored buckets, bucket errors, model prefixes, requests) as the role sees it."""
     s3 = deps.need_aws().s3(role_arn)
     searched, ignored, errors, found = [], [], {}, []
     for bucket in s3.buckets():
@@ -84,7 +89,7 @@ def discover(deps: Deps, role_arn: str) -> tuple[list[str], list[str], dict[str,
             found += find_models(bucket, s3.listing(bucket))
         except SourceError as exc:
             errors[bucket] = f"{exc.code.value}: {exc.message} {exc.fix}"
-    return searched, ignored, errors, found
+    return searched, ignored, errors, found, dict(s3.requests)
 
 
 def _known(deps: Deps, account_id: str) -> tuple[dict[str, tuple[MigrationSource, Model | None]], set[str]]:
@@ -123,7 +128,7 @@ def _decide(model: Model | None, retry_errors: bool, now: datetime) -> tuple[str
 
 def make_plan(deps: Deps, account_id: str, role_arn: str, retry_errors: bool) -> MigrationPlan:
     """Discovery, then each model prefix against the registry: what a run would do (nothing is written)."""
-    searched, ignored, errors, found = discover(deps, role_arn)
+    searched, ignored, errors, found, sent = discover(deps, role_arn)
     known, taken = _known(deps, account_id)
     names = name_models([f for f in found if f.source not in known], taken)
     now = deps.clock()
@@ -145,4 +150,4 @@ def make_plan(deps: Deps, account_id: str, role_arn: str, retry_errors: bool) ->
                 f.source, f.bucket, f.prefix, name, action, reason, f.objects, f.size, f.console, **extra
             )
         )
-    return MigrationPlan(role_arn, searched, ignored, errors, items)
+    return MigrationPlan(role_arn, searched, ignored, errors, items, sent)
