@@ -74,7 +74,9 @@ def _deps(tmp: Path, run: int, sw: servers.Seaweed) -> Deps:
     """As bootstrap builds it; the store written as the admin (the importer identity may only assume
     roles on this server; drmodels' own identity on AWS would hold both rights)."""
     settings = load_settings(
-        data_dir=tmp / f"run{run}", import_deep=False, registry_url=f"sqlite:///{tmp / f'registry-{run}.sqlite3'}"
+        data_dir=tmp / f"run{run}",
+        import_deep=False,
+        registry_url=f"sqlite:///{tmp / f'registry-{run}.sqlite3'}",
     )
     requests: Counter[str] = Counter()
     client = servers.s3_client(sw, max_pool_connections=64)
@@ -127,7 +129,11 @@ def main() -> None:
             wall = time.perf_counter() - start
             ours_cpu, ours_weed = time.process_time() - mine, _weed_cpu(tmp / "weed") - weed
             progress = migration_progress(deps, ACCOUNT, migration)
-            assert progress.models == {"READY": args.models}, (progress.models, progress.items[:1], progress.errors)
+            assert progress.models == {"READY": args.models}, (
+                progress.models,
+                progress.items[:1],
+                progress.errors,
+            )
             requests = Counter(getattr(deps.sources, "requests", {})) + Counter(
                 getattr(deps.store, "requests", {})
             )
