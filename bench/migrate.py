@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -40,16 +39,13 @@ from drmodels.config import load_settings  # noqa: E402
 from drmodels.registry.statuses import JobStatus  # noqa: E402
 from drmodels.service.deps import Deps  # noqa: E402
 from drmodels.service.migration import migration_progress, run_migration, start_migration  # noqa: E402
+from import_s3 import _children_cpu, _s5cmd, _weed_cpu  # noqa: E402  (bench/import_s3.py)
 from support import servers  # noqa: E402
 from support.migration_account import console_prefix, good_model  # noqa: E402
 
 ACCOUNT = "123456789012"
 BUCKETS = ("bench-deepracer-a", "bench-deepracer-b", "bench-deepracer-c")
 STORE = "drm-bench-store"
-
-
-def _s5cmd() -> str:
-    return shutil.which("s5cmd") or str(Path(sys.executable).parent / "s5cmd")
 
 
 def _write_account(tmp: Path, models: int, env: dict[str, str]) -> list[str]:
@@ -82,24 +78,6 @@ def _deps(tmp: Path, run: int, sw: servers.Seaweed) -> Deps:
     client = servers.s3_client(sw, max_pool_connections=64)
     count_requests(client, requests)
     return replace(build(settings), store=S3Store(client, STORE, f"run{run}/", requests))
-
-
-def _weed_cpu(data_dir: Path) -> float:
-    total = 0.0
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            raw = cmdline.read_bytes()
-            if str(data_dir).encode() in raw and b"weed" in raw:
-                fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
-            continue
-    return total
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
