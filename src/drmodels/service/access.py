@@ -100,9 +100,10 @@ def _explain(check: Check, verdict: Verdict, docs: RoleDocuments | None, bucket_
         check.detail += " The bucket policy could not be read, so it was not evaluated."
 
 
-def _role_checks(deps: Deps, report: AccessReport, role_arn: str, docs: RoleDocuments | None) -> Check:
+def _role_check(report: AccessReport, role_arn: str, docs: RoleDocuments | None, missing: bool) -> Check:
+    """Why AssumeRole was refused, from what IAM says of the role (when it could be read)."""
     check = Check("sts:AssumeRole", role_arn, False, code=Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST.value)
-    if docs is None and report.notes and "does not exist" in report.notes[-1]:
+    if missing:
         check.detail, check.cause = f"Role {role_arn} does not exist.", "missing-role"
         check.fix = (
             "Create it (drmodels policy trust, drmodels policy role BUCKET), or --apply to recreate it."
@@ -142,11 +143,11 @@ def diagnose(deps: Deps, location: str, role_arn: str | None) -> AccessReport:
     except SourceError as exc:
         report.notes.append(f"Who drmodels runs as is unknown: {exc.message}")
     docs: RoleDocuments | None = None
+    missing = False
     if role_arn:
         try:
             docs = aws.iam().role(role_arn.rpartition("/")[2])
-            if docs is None:
-                report.notes.append(f"IAM says role {role_arn} does not exist.")
+            missing = docs is None
         except SourceError as exc:
             report.notes.append(
                 f"The role's policies could not be read from IAM, so they are not evaluated: {exc.message}"
@@ -154,7 +155,7 @@ def diagnose(deps: Deps, location: str, role_arn: str | None) -> AccessReport:
     try:
         s3 = aws.s3(role_arn)
     except SourceError as exc:
-        check = _role_checks(deps, report, role_arn or "", docs)
+        check = _role_check(report, role_arn or "", docs, missing)
         check.detail = f"{check.detail} ({exc.message})".strip()
         report.checks.append(check)
         return report
