@@ -166,3 +166,33 @@ def test_resetting_a_missing_role_turns_account_resource_into_ready(
         servers.put_objects(servers.s3_client(second), bucket, "", files)
         monkeypatch.setenv("AWS_ENDPOINT_URL", second.endpoint)
         assert run_import(job_id, svc.deps) == ModelStatus.READY
+
+
+def test_reset_permissions_fixes_the_trust_and_the_role_policy_in_iam(
+    iam_env: servers.Seaweed, moto_iam: servers.Moto, s3_admin: Any, tmp_path: Path
+) -> None:
+    """The untrusted role and the role without s3:ListBucket get the spec's trust and import policy."""
+    from drmodels.service.repairs import ROLE_POLICY_NAME, repair
+
+    bucket = _model_bucket(s3_admin)
+    deps = make_deps(tmp_path)
+    iam = servers.iam_client(moto_iam)
+    for role, cause in ((iam_env.roles.untrusted, "trust"), (iam_env.roles.no_list, "identity-policy")):
+        name = role.rpartition("/")[2]
+        original = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        try:
+            report = diagnose(deps, f"s3://{bucket}/models/m1", role)
+            assert report.failed[0].cause == cause
+            done = f"reset the trust policy of role {name} (trusting {servers.IMPORTER_ARN})"
+            assert repair(deps, report) == [f"{done} with the import policy"]
+            trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+            assert trust["Statement"][0]["Principal"] == {"AWS": servers.IMPORTER_ARN}
+            policy = iam.get_role_policy(RoleName=name, PolicyName=ROLE_POLICY_NAME)["PolicyDocument"]
+            assert "s3:ListBucket" in policy["Statement"][1]["Action"]
+            assert policy["Statement"][1]["Resource"] == [
+                f"arn:aws:s3:::{bucket}",
+                f"arn:aws:s3:::{bucket}/*",
+            ]
+        finally:  # moto's roles are shared by the session: put them back as iam.json has them
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(original))
+            iam.delete_role_policy(RoleName=name, PolicyName=ROLE_POLICY_NAME)
