@@ -36,33 +36,17 @@ def test_policies_are_the_spec_documents_as_json_only(tmp_path: Path) -> None:
     trust = _run(tmp_path, "policy", "trust")
     assert trust.returncode == 0 and json.loads(trust.stdout) == permissions.trust_policy()
     assert json.loads(trust.stdout)["Statement"][0]["Principal"] == {"Service": "deepracer.amazonaws.com"}
-    role = json.loads(_run(tmp_path, "policy", "role", "my-deepracer-bucket").stdout)
-    assert role["Statement"][1]["Resource"] == [
-        "arn:aws:s3:::my-deepracer-bucket",
-        "arn:aws:s3:::my-deepracer-bucket/*",
-    ]
     migration = json.loads(_run(tmp_path, "policy", "role", "--migration").stdout)
+    assert migration == permissions.migration_policy()
     assert migration["Statement"][1]["Resource"] == ["arn:aws:s3:::*deepracer*", "arn:aws:s3:::*deepracer*/*"]
-    bucket = _run(
-        tmp_path,
-        "policy",
-        "bucket",
-        "my-deepracer-bucket",
-        "--principal",
-        "arn:aws:iam::123456789012:user/drm",
-    )
+    principal = {"DRMODELS_SERVICE_PRINCIPAL": "arn:aws:iam::123456789012:user/drm"}
+    bucket = _run(tmp_path, "policy", "bucket", "my-deepracer-bucket", env=principal)
     statement = json.loads(bucket.stdout)["Statement"][0]
     assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:user/drm"}
     assert statement["Action"] == ["s3:GetObjectAcl", "s3:GetObject", "s3:PutObject", "s3:PutObjectAcl"]
-    principal = _run(tmp_path, "policy", "trust", env={"DRMODELS_SERVICE_PRINCIPAL": "arn:aws:iam::1:user/x"})
-    assert json.loads(principal.stdout)["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::1:user/x"}
-    for bad in (
-        ("policy", "role"),
-        ("policy", "bucket", "no such bucket"),
-        ("policy", "role", "b-b", "--migration"),
-    ):
-        refused = _run(tmp_path, *bad)
-        assert refused.returncode == 2 and refused.stdout == "" and refused.stderr.startswith("error:")
+    assert statement["Resource"] == ["arn:aws:s3:::my-deepracer-bucket", "arn:aws:s3:::my-deepracer-bucket/*"]
+    refused = _run(tmp_path, "policy", "role", "no such bucket")
+    assert refused.returncode == 2 and refused.stdout == "" and refused.stderr.startswith("error:")
 
 
 def test_the_bill_as_json_and_csv(tmp_path: Path) -> None:
@@ -76,8 +60,6 @@ def test_the_bill_as_json_and_csv(tmp_path: Path) -> None:
     rows = list(csv.reader(io.StringIO(_run(tmp_path, "bill", "--month", "2021-06", "--csv").stdout)))
     assert rows[0] == ["category", "quantity", "unit", "rate", "amount"]
     assert rows[1][:3] == ["service use", "0.000000", "hours"] and rows[-1][0] == "total"
-    table = _run(tmp_path, "bill", "--month", "2021-06")
-    assert table.returncode == 0 and "model storage" in table.stdout
     bad = _run(tmp_path, "bill", "--month", "June")
     assert bad.returncode == 2 and "month" in bad.stderr
 
