@@ -176,7 +176,7 @@ class MigrationProgress:
 def migration_progress(deps: Deps, account_id: str, migration_id: int) -> MigrationProgress:
     """The migration as it stands (NotFound outside its account)."""
     job = account_jobs.get(deps.registry, account_id, migration_id, MIGRATION)
-    empty = {"role_arn": job.role_arn, "buckets": [], "ignored_buckets": []}  # not planned yet
+    empty: dict[str, Any] = {"role_arn": job.role_arn, "buckets": [], "ignored_buckets": []}  # not planned
     plan = MigrationPlan.from_dict((job.result or {}).get("plan") or empty)
     with deps.registry.session() as s:
         rows = s.execute(
