@@ -3,15 +3,18 @@ chooses adapters (each by URL scheme, in its own registry) and the runner."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from drmodels.adapters.iam import BotoAws
 from drmodels.adapters.sources.open import SourceOpener
 from drmodels.adapters.store.open import open_store
 from drmodels.config import Settings
 from drmodels.registry.db import Registry
+from drmodels.runner.celery import Broker, CeleryRunner
 from drmodels.runner.detached import DetachedRunner
 from drmodels.runner.threads import ThreadRunner
-from drmodels.service.deps import Deps, ImportOptions, Runner
-from drmodels.service.tasks import run_task
+from drmodels.service.deps import Deps, ImportOptions, JobOptions, Runner
+from drmodels.service.tasks import TASKS, run_task
 
 IN_PROCESS_JOBS = 4
 """Jobs a long-lived process (server, worker) runs at once in its own pool."""
@@ -25,17 +28,24 @@ def source_opener() -> SourceOpener:
 def build(settings: Settings, *, long_lived: bool = False) -> Deps:
     """Registry, store, sources, runner, limits and options from the settings.
 
-    A short-lived process (the CLI) runs each job in a detached process that outlives it; a
-    long-lived one runs them in its own thread pool.
+    With DRMODELS_BROKER_URL set, every process only enqueues: jobs run in `drmodels worker`
+    processes fed by the broker. Without it, a short-lived process (the CLI) runs each job in a
+    detached process that outlives it, and a long-lived one runs them in its own thread pool.
     """
 
     def run(kind: str, job_id: int) -> object:
         return run_task(deps, kind, job_id)
 
-    runner: Runner = ThreadRunner(run, IN_PROCESS_JOBS) if long_lived else DetachedRunner(settings.data_dir)
+    runner: Runner
+    if settings.broker_url:
+        runner = CeleryRunner(broker(settings), TASKS)
+    elif long_lived:
+        runner = ThreadRunner(run, IN_PROCESS_JOBS)
+    else:
+        runner = DetachedRunner(settings.data_dir)
     store = open_store(settings.store)  # first: a bad store URL must leave no registry behind
     deps = Deps(
-        registry=Registry(settings.registry),
+        registry=Registry(settings.registry, pool_size=settings.registry_pool_size),
         store=store,
         sources=source_opener(),
         runner=runner,
@@ -44,5 +54,21 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         aws=BotoAws(),
         prices=settings.prices(),
         service_principal=settings.service_principal,
+        jobs=JobOptions(
+            lease=timedelta(seconds=settings.job_lease_seconds),
+            sweep_every=timedelta(seconds=settings.sweep_seconds),
+            requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+        ),
     )
     return deps
+
+
+def broker(settings: Settings) -> Broker:
+    """The broker of DRMODELS_BROKER_URL (which must be set)."""
+    assert settings.broker_url
+    return Broker(
+        url=settings.broker_url,
+        queue=settings.queue,
+        prefix=settings.broker_prefix,
+        visibility_timeout=settings.broker_visibility_timeout,
+    )

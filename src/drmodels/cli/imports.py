@@ -36,12 +36,15 @@ def import_model(
     manifest: Annotated[
         Path | None, typer.Option("--manifest", help="CSV of name,source,role,description: bulk import.")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Imports run at once (bulk).")] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Imports run at once (bulk, without a broker).")
+    ] = 4,
     data_dir: DataDir = None,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
     from drmodels.bootstrap import build
     from drmodels.service.imports.job import run_import
+    from drmodels.service.imports.progress import watch
     from drmodels.service.models import ModelService
     from drmodels.service.tasks import IMPORT
 
@@ -52,17 +55,20 @@ def import_model(
         raise typer.Exit(_bulk(console, data_dir, manifest, workers))
     if source is None or name is None:
         raise InvalidRequest("source", "give SOURCE and --name NAME (or --manifest FILE.csv)")
-    deps = build(settings(data_dir))
+    chosen = settings(data_dir)
+    deps = build(chosen)
     service = ModelService(deps)
     accepted = service.accept(name, source, description, role_arn)
     console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING")
-    if not wait:
+    distributed = chosen.broker_url is not None
+    if distributed or not wait:
         deps.runner.submit(IMPORT, accepted.job_id)
+        where = "a worker runs it" if distributed else "it runs in the background"
         console.print(
-            f"Import job {accepted.job_id} runs in the background; "
-            f"follow it with `drmodels models show {name}`."
+            f"Import job {accepted.job_id} is queued; {where}. Follow it with `drmodels models show {name}`."
         )
-        return
+        if not wait:
+            return
     with transfer_bar(console) as bar:
         task = bar.add_task(escape(name), total=None, files="")
 
@@ -74,9 +80,13 @@ def import_model(
                 files=f"{p.files_done}/{p.files_total} files · {p.stage}",
             )
 
-        status = run_import(accepted.job_id, deps, show)
-    print_model(console, service.get(name))
-    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+        if distributed:
+            watch(deps, [accepted.job_id], show)
+        else:
+            run_import(accepted.job_id, deps, show)
+    model = service.get(name)
+    print_model(console, model)
+    raise typer.Exit(0 if model.status == ModelStatus.READY else 1)
 
 
 def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int) -> int:
@@ -85,7 +95,8 @@ def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int)
     from drmodels.service.models import ModelService
 
     rows = read_manifest(manifest)
-    service = ModelService(build(settings(data_dir)))
+    chosen = settings(data_dir)
+    service = ModelService(build(chosen))
     with transfer_bar(console) as bar:
         task = bar.add_task(f"{len(rows)} models", total=None, files="")
 
@@ -97,7 +108,7 @@ def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int)
                 files=f"{p.files_done} files · {p.models_done}/{p.models_total} models done",
             )
 
-        result = bulk_import(service, rows, workers, show)
+        result = bulk_import(service, rows, workers, show, enqueue=chosen.broker_url is not None)
     _summary(console, result)
     return 0 if result.ok else 1
 

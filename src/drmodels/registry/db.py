@@ -37,7 +37,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 class Registry:
     """The database behind the service: one engine, short sessions, migrated when opened."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 10) -> None:
         self.url = url
         if url.startswith("sqlite"):
             path = url.removeprefix("sqlite:///")
@@ -46,7 +46,9 @@ class Registry:
             self.engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            self.engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            )
         if migrate:
             command.upgrade(alembic_config(url), "head")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

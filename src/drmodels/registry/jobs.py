@@ -1,4 +1,5 @@
-"""Import jobs' state transitions in the registry: claim, progress, ready, fail; each one transaction.
+"""Import jobs' state transitions in the registry: claim, heartbeat, progress, ready, fail; each one
+transaction, and every one after the claim fenced by the worker that holds the job.
 
 The same pipeline runs an import and a migration: a migrated model (`was_migrated`) goes through
 MIGRATING -> READY / MIGRATE_ERROR instead of IMPORTING -> READY / IMPORT_ERROR.
@@ -9,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import ImportJob, Model, ModelEvent
+from drmodels.registry.tables import ImportJob, JobRun, Model, ModelEvent
 from drmodels.registry.usage import record_work, start_storage
 from drmodels.rules.problems import Problem
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+LOST = "LOST"
+"""The outcome of a run whose job another worker took over."""
 
 
 def working_status(model: Model) -> ModelStatus:
@@ -31,6 +37,12 @@ def error_status(model: Model) -> ModelStatus:
 
 def _verb(model: Model) -> str:
     return "migrate" if model.was_migrated else "import"
+
+
+def updated(s: Session, statement: sa.Update) -> int:
+    """Rows a conditional UPDATE changed (its condition held for them)."""
+    result = cast("sa.CursorResult[Any]", s.execute(statement.execution_options(synchronize_session=False)))
+    return int(result.rowcount)
 
 
 @dataclass(frozen=True)
@@ -61,18 +73,49 @@ class Outcome:
 def claim(
     registry: Registry, job_id: int, worker: str, now: datetime, taken: Callable[[ImportJob], bool]
 ) -> Claim | None:
-    """Mark the job RUNNING by `worker`; None if it is finished or `taken(job)` says another has it."""
+    """Mark the job RUNNING by `worker`; None if it is finished or `taken(job)` says another has it.
+
+    Exclusive on every database: the job row is locked where the database can (PostgreSQL's
+    SELECT ... FOR UPDATE), and the claim itself is a conditional UPDATE on the status, owner and
+    attempt count read, so of two workers claiming at once exactly one updates a row (SQLite too).
+    A run taken over is closed as LOST at its last heartbeat.
+    """
     with registry.session() as s:
         job = s.get(ImportJob, job_id, with_for_update=True)
         if job is None or job.status in FINISHED:
             return None
         if job.status == JobStatus.RUNNING and job.owner != worker and taken(job):
             return None
-        job.status = JobStatus.RUNNING.value
-        job.attempts += 1
-        job.owner = worker
-        job.started_at = job.heartbeat_at = now
-        job.bytes_done = job.files_done = 0
+        seen_owner, seen_attempts, last_seen = job.owner, job.attempts, job.heartbeat_at
+        owner_was = ImportJob.owner.is_(None) if seen_owner is None else ImportJob.owner == seen_owner
+        won = updated(
+            s,
+            sa.update(ImportJob)
+            .where(
+                ImportJob.id == job_id,
+                ImportJob.status == job.status,
+                ImportJob.attempts == seen_attempts,
+                owner_was,
+            )
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=seen_attempts + 1,
+                owner=worker,
+                started_at=now,
+                heartbeat_at=now,
+                bytes_done=0,
+                files_done=0,
+            ),
+        )
+        if won != 1:
+            return None
+        updated(
+            s,
+            sa.update(JobRun)
+            .where(JobRun.job_id == job_id, JobRun.ended_at.is_(None))
+            .values(ended_at=min(last_seen or now, now), outcome=LOST),
+        )
+        s.add(JobRun(job_id=job_id, attempt=seen_attempts + 1, owner=worker, started_at=now))
         model = job.model
         model.status = working_status(model).value
         model.error_code = None
@@ -82,11 +125,58 @@ def claim(
                 model_id=model.id,
                 at=now,
                 kind=f"{_verb(model)}-started",
-                message=f"{_verb(model)} attempt {job.attempts} from {job.source}",
+                message=f"{_verb(model)} attempt {seen_attempts + 1} from {job.source}",
             )
         )
-        fresh = job.attempts == 1 and len(model.jobs) == 1
+        fresh = seen_attempts == 0 and len(model.jobs) == 1
         return Claim(model.id, job.source, job.role_arn, fresh)
+
+
+def _held(registry: Registry, job_id: int, worker: str, **values: Any) -> bool:
+    """Write `values` on the job if `worker` still holds it (RUNNING, owned by it); whether it did."""
+    with registry.session() as s:
+        statement = sa.update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value
+        )
+        return updated(s, statement.values(**values)) == 1
+
+
+def heartbeat(registry: Registry, job_id: int, worker: str, now: datetime) -> bool:
+    """Renew `worker`'s lease on the job; False when it no longer holds it (taken over or finished)."""
+    return _held(registry, job_id, worker, heartbeat_at=now)
+
+
+def holds(registry: Registry, job_id: int, worker: str) -> bool:
+    """Whether `worker` still holds the job (read before removing anything from the store)."""
+    with registry.session() as s:
+        job = s.get(ImportJob, job_id)
+        return job is not None and job.owner == worker and job.status == JobStatus.RUNNING
+
+
+def _finish(
+    s: Session, job_id: int, worker: str, now: datetime, status: JobStatus, error_code: str | None
+) -> bool:
+    """End the job and `worker`'s run in one conditional UPDATE each: nothing if another holds it."""
+    values: dict[str, Any] = {"status": status.value, "finished_at": now, "error_code": error_code}
+    if status == JobStatus.SUCCEEDED:
+        values.update(bytes_done=ImportJob.bytes_total, files_done=ImportJob.files_total)
+    done = updated(
+        s,
+        sa.update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False),
+    )
+    if done != 1:
+        return False
+    updated(
+        s,
+        sa.update(JobRun)
+        .where(JobRun.job_id == job_id, JobRun.owner == worker, JobRun.ended_at.is_(None))
+        .values(ended_at=now, outcome=status.value)
+        .execution_options(synchronize_session=False),
+    )
+    return True
 
 
 def final_status(registry: Registry, job_id: int) -> ModelStatus:
@@ -97,22 +187,24 @@ def final_status(registry: Registry, job_id: int) -> ModelStatus:
 
 
 def save_progress(
-    registry: Registry, job_id: int, bytes_done: int, bytes_total: int, files_done: int, files_total: int,
-    now: datetime,
-) -> None:  # fmt: skip
-    """Progress and heartbeat in one write."""
-    with registry.session() as s:
-        job = s.get(ImportJob, job_id)
-        if job is not None:
-            job.bytes_done, job.files_done = bytes_done, files_done
-            job.bytes_total, job.files_total = bytes_total, files_total
-            job.heartbeat_at = now
+    registry: Registry, job_id: int, worker: str, bytes_done: int, bytes_total: int, files_done: int,
+    files_total: int, now: datetime,
+) -> bool:  # fmt: skip
+    """Progress and heartbeat in one write; False when `worker` no longer holds the job."""
+    return _held(
+        registry, job_id, worker, bytes_done=bytes_done, files_done=files_done, bytes_total=bytes_total,
+        files_total=files_total, heartbeat_at=now,
+    )  # fmt: skip
 
 
-def mark_ready(registry: Registry, job_id: int, model_id: str, outcome: Outcome, now: datetime) -> None:
+def mark_ready(
+    registry: Registry, job_id: int, worker: str, model_id: str, outcome: Outcome, now: datetime
+) -> bool:
+    """READY, if `worker` still holds the job (False: another worker took it over; nothing written)."""
     with registry.session() as s:
+        if not _finish(s, job_id, worker, now, JobStatus.SUCCEEDED, None):
+            return False
         model = s.get_one(Model, model_id)
-        job = s.get_one(ImportJob, job_id)
         model.status = ModelStatus.READY.value
         model.error_code = None
         model.error_details = [p.as_dict() for p in outcome.warnings] or None
@@ -124,34 +216,31 @@ def mark_ready(registry: Registry, job_id: int, model_id: str, outcome: Outcome,
         if outcome.agent_algorithm is not None:
             model.agent_algorithm = outcome.agent_algorithm
             model.agent_network = "SIX_LAYER_DOUBLE_HEAD_OUTPUT"
-        job.status = JobStatus.SUCCEEDED.value
-        job.finished_at = now
-        job.error_code = None
-        job.bytes_done, job.files_done = job.bytes_total, job.files_total
         s.add(ModelEvent(model_id=model_id, at=now, kind="ready", message=outcome.event))
-        record_work(s, model, _verb(model), job.started_at or now, now)
+        record_work(s, model, _verb(model), _run_start(s, job_id, worker, now), now)
         start_storage(s, model, now)
+        return True
 
 
 def mark_failed(
-    registry: Registry, job_id: int, model_id: str, problems: list[Problem], removed: int, now: datetime
-) -> None:
-    """IMPORT_ERROR (MIGRATE_ERROR) with every problem; the first one's code is the model's error code."""
+    registry: Registry, job_id: int, worker: str, model_id: str, problems: list[Problem], removed: int,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """IMPORT_ERROR (MIGRATE_ERROR) with every problem; the first one's code is the model's error code.
+
+    Written only while `worker` holds the job (False otherwise: another worker took it over).
+    """
     first = problems[0]
     with registry.session() as s:
-        model = s.get(Model, model_id)
-        job = s.get(ImportJob, job_id)
-        if model is None or job is None:
-            return
+        if not _finish(s, job_id, worker, now, JobStatus.FAILED, first.code.value):
+            return False
+        model = s.get_one(Model, model_id)
         model.status = error_status(model).value
         model.error_code = first.code.value
         model.error_details = [p.as_dict() for p in problems]
         model.size_bytes = 0
         model.packaging_complete = False
         model.manifest = None
-        job.status = JobStatus.FAILED.value
-        job.finished_at = now
-        job.error_code = first.code.value
         s.add(
             ModelEvent(
                 model_id=model_id,
@@ -161,4 +250,15 @@ def mark_failed(
                 details={"removed_objects": removed, "problems": len(problems)},
             )
         )
-        record_work(s, model, _verb(model), job.started_at or now, now)
+        record_work(s, model, _verb(model), _run_start(s, job_id, worker, now), now)
+        return True
+
+
+def _run_start(s: Session, job_id: int, worker: str, now: datetime) -> datetime:
+    """When `worker`'s run of the job began (the service's work to bill)."""
+    started = s.scalar(
+        sa.select(JobRun.started_at)
+        .where(JobRun.job_id == job_id, JobRun.owner == worker)
+        .order_by(JobRun.id.desc())
+    )
+    return started or now

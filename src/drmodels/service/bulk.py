@@ -13,8 +13,8 @@ from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
 from drmodels.service.deps import Deps
-from drmodels.service.imports.job import run_import
-from drmodels.service.imports.progress import Progress
+from drmodels.service.imports.job import IMPORT, run_import
+from drmodels.service.imports.progress import Progress, watch
 from drmodels.service.models import ModelService
 
 COLUMNS = ("name", "source", "role", "description")
@@ -83,9 +83,18 @@ class BulkResult:
 
 
 def bulk_import(
-    service: ModelService, rows: list[Row], workers: int, listener: Callable[[BulkProgress], None]
+    service: ModelService,
+    rows: list[Row],
+    workers: int,
+    listener: Callable[[BulkProgress], None],
+    *,
+    enqueue: bool = False,
 ) -> BulkResult:
-    """Accept every row, run the accepted imports `workers` at a time, tell `listener` the aggregate."""
+    """Accept every row, run the accepted imports `workers` at a time, tell `listener` the aggregate.
+
+    With `enqueue`, the jobs go to the runner (workers elsewhere, through the broker) and this
+    process follows their progress in the registry until every one is finished.
+    """
     result = BulkResult()
     jobs: list[tuple[Row, int]] = []
     for row in rows:
@@ -95,19 +104,25 @@ def bulk_import(
             result.refused.append((row, f"{exc.field}: {exc.message}"))
         else:
             jobs.append((row, accepted.job_id))
-    run_jobs(service.deps, [job_id for _row, job_id in jobs], workers, listener)
+    run_jobs(service.deps, [job_id for _row, job_id in jobs], workers, listener, enqueue=enqueue)
     models = {m.name: m for m in service.list()}
     result.imported = [(row, models.get(row.name)) for row, _job in jobs]
     return result
 
 
 def run_jobs(
-    deps: Deps, job_ids: list[int], workers: int, listener: Callable[[BulkProgress], None] | None = None
-) -> dict[int, ModelStatus]:
-    """Run import jobs `workers` at a time in this process; `listener` hears the aggregate progress."""
+    deps: Deps,
+    job_ids: list[int],
+    workers: int,
+    listener: Callable[[BulkProgress], None] | None = None,
+    *,
+    enqueue: bool = False,
+) -> None:
+    """Run import jobs `workers` at a time in this process, or (`enqueue`) hand them to the runner and
+    follow them in the registry until each is finished; `listener` hears the aggregate progress."""
     lock = threading.Lock()
     per_job: dict[int, Progress] = {}
-    finished: dict[int, ModelStatus] = {}
+    finished = [0]
 
     def tell() -> None:
         if listener is not None:
@@ -116,7 +131,7 @@ def run_jobs(
                     sum(j.bytes_done for j in per_job.values()),
                     sum(j.bytes_total for j in per_job.values()),
                     sum(j.files_done for j in per_job.values()),
-                    len(finished),
+                    finished[0],
                     len(job_ids),
                 )
             )
@@ -127,12 +142,24 @@ def run_jobs(
             tell()
 
     def run(job_id: int) -> None:
-        status = run_import(job_id, deps, on_progress)
+        run_import(job_id, deps, on_progress)
         with lock:
-            finished[job_id] = status
+            finished[0] += 1
             tell()
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-        for future in [pool.submit(run, job_id) for job_id in job_ids]:
-            future.result()
-    return finished
+    if enqueue:
+        for job_id in job_ids:
+            deps.runner.submit(IMPORT, job_id)
+        done: set[int] = set()
+
+        def followed(p: Progress) -> None:
+            if p.stage in ("succeeded", "failed"):
+                done.add(p.job_id)
+            finished[0] = len(done)
+            on_progress(p)
+
+        watch(deps, job_ids, followed)
+    else:
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
+            for future in [pool.submit(run, job_id) for job_id in job_ids]:
+                future.result()

@@ -8,7 +8,7 @@ the registry already knows of it (one model per source, ever), so a second run c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,7 +106,7 @@ def _known(deps: Deps, account_id: str) -> tuple[dict[str, tuple[MigrationSource
         return {src.source: (src, model) for src, model in rows}, names
 
 
-def _decide(model: Model | None, retry_errors: bool, now: datetime) -> tuple[str, str]:
+def _decide(model: Model | None, retry_errors: bool, now: datetime, lease: timedelta) -> tuple[str, str]:
     if model is None:
         return SKIP, "its model was deleted: a migration does not bring it back"
     if model.status == ModelStatus.READY:
@@ -118,7 +118,7 @@ def _decide(model: Model | None, retry_errors: bool, now: datetime) -> tuple[str
     last = model.jobs[-1] if model.jobs else None
     if model.status == ModelStatus.MIGRATING and last is not None:
         if last.status == JobStatus.QUEUED or (
-            last.status == JobStatus.RUNNING and lost(last.owner, last.heartbeat_at, now)
+            last.status == JobStatus.RUNNING and lost(last.owner, last.heartbeat_at, now, lease)
         ):
             return RESUME, "interrupted: resumed"
         if last.status == JobStatus.RUNNING:
@@ -136,7 +136,7 @@ def make_plan(deps: Deps, account_id: str, role_arn: str, retry_errors: bool) ->
     for f in found:
         if f.source in known:
             _src, model = known[f.source]
-            action, reason = _decide(model, retry_errors, now)
+            action, reason = _decide(model, retry_errors, now, deps.jobs.lease)
             name = model.name if model else "-"
             extra = (
                 {"model_id": model.id, "status": model.status, "error_code": model.error_code}

@@ -8,10 +8,10 @@ from drmodels.errors import InvalidRequest
 from drmodels.service.billing import METERING, run_metering
 from drmodels.service.cleanup import CLEANUP, run_cleanup
 from drmodels.service.deps import Deps
-from drmodels.service.imports.job import run_import
+from drmodels.service.imports.job import IMPORT, run_import
 from drmodels.service.migration import MIGRATION, run_migration
 
-IMPORT = "import"
+__all__ = ["IMPORT", "TASKS", "run_task"]
 
 TASKS: dict[str, Callable[[int, Deps], object]] = {
     IMPORT: run_import,

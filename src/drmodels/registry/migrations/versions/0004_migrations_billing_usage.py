@@ -1,7 +1,7 @@
 """migrations billing usage
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0005 (re-chained after issue 18's 0005 when main was merged in)
 Create Date: 2026-12-02 01:24:02.814726
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
