@@ -318,6 +318,8 @@ def seaweed(
         f"-filer.localSocket={root / 'filer.sock'}",
         f"-s3.localSocket={root / 's3.sock'}",
         "-s3.iam.readOnly=false",
+        "-volume.max=1000",  # one volume per bucket: the auto limit (free disk / 1 GiB) runs out in a suite
+        "-master.volumeSizeLimitMB=64",
         f"-s3.config={root / 's3.json'}",
         f"-s3.iam.config={root / 'iam.json'}",
     ]
