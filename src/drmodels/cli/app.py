@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from drmodels.cli import check, fix, imports, jobs, models, sample, status, worker
+from drmodels.cli import (
+    bill,
+    check,
+    doctor,
+    fix,
+    imports,
+    jobs,
+    migrate,
+    models,
+    policy,
+    sample,
+    status,
+    worker,
+)
 from drmodels.cli.errors import AnsweringGroup
 
 app = typer.Typer(
@@ -21,5 +34,5 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, sample, jobs, status, worker):
+for module in (check, fix, imports, models, migrate, policy, doctor, bill, sample, jobs, status, worker):
     module.register(app)
