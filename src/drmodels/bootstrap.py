@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from drmodels.adapters.iam import BotoAws
 from drmodels.adapters.sources.open import SourceOpener
 from drmodels.adapters.store.open import open_store
 from drmodels.adapters.store.target import S3Target
@@ -55,6 +56,9 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         targets=S3Target,
         limits=settings.limits(),
         options=ImportOptions(deep=settings.import_deep),
+        aws=BotoAws(),
+        prices=settings.prices(),
+        service_principal=settings.service_principal,
         jobs=JobOptions(
             lease=timedelta(seconds=settings.job_lease_seconds),
             sweep_every=timedelta(seconds=settings.sweep_seconds),

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import AccountId, DataDir, settings
+from drmodels.cli.options import Account, AsJson, DataDir, settings
 from drmodels.rules.requests import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 account_app = typer.Typer(help="API accounts and their access keys.", no_args_is_help=True)
 keys_app = typer.Typer(help="Access keys of an account (for SigV4-signed API calls).", no_args_is_help=True)
-AsJson = Annotated[bool, typer.Option("--json", help="One JSON object.")]
 SHOWN_ONCE = "The secret access key is shown this once; keep it now (it cannot be shown again)."
 
 
@@ -88,9 +87,7 @@ def list_accounts(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     Console().print(table)
 
 
-def create_key(
-    account: AccountId = DEFAULT_ACCOUNT, as_json: AsJson = False, data_dir: DataDir = None
-) -> None:
+def create_key(account: Account = DEFAULT_ACCOUNT, as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """A new access key for the account (the embedded default one unless --account)."""
     _print_key(_accounts(data_dir).create_key(account), as_json, {})
 

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from drmodels.cli import account, check, fix, imports, jobs, models, sample, serve, status, worker
+from drmodels.cli import (
+    account,
+    bill,
+    check,
+    doctor,
+    fix,
+    imports,
+    jobs,
+    migrate,
+    models,
+    policy,
+    sample,
+    serve,
+    status,
+    worker,
+)
 from drmodels.cli.errors import AnsweringGroup
 
 app = typer.Typer(
@@ -21,5 +36,20 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, sample, jobs, status, worker, account, serve):
+for module in (
+    check,
+    fix,
+    imports,
+    models,
+    migrate,
+    policy,
+    doctor,
+    bill,
+    sample,
+    jobs,
+    status,
+    worker,
+    account,
+    serve,
+):
     module.register(app)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import AccountId, DataDir, model_service, settings
+from drmodels.cli.options import Account, DataDir, model_service, settings
 from drmodels.cli.render import print_model, transfer_bar
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
@@ -41,7 +41,7 @@ def import_model(
         int, typer.Option("--workers", help="Imports run at once (bulk, without a broker).")
     ] = 4,
     data_dir: DataDir = None,
-    account: AccountId = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
     from drmodels.service.imports.job import run_import

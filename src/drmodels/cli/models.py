@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import AccountId, DataDir, model_service, settings
+from drmodels.cli.options import Account, DataDir, model_service, settings
 from drmodels.cli.render import print_model, status_text
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
@@ -29,7 +29,7 @@ models_app = typer.Typer(help="List, show, retry, delete and download imported m
 def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
     data_dir: DataDir = None,
-    account: AccountId = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Every model with its status and size."""
     from drmodels.service.shapes import model_shape
@@ -56,7 +56,7 @@ def show_model(
     name: str,
     as_json: Annotated[bool, typer.Option("--json", help="The API's Model shape as JSON.")] = False,
     data_dir: DataDir = None,
-    account: AccountId = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Status, error code with its explanation and fix, checkpoints kept, size and history."""
     from drmodels.service.shapes import model_shape
@@ -71,15 +71,29 @@ def show_model(
 def retry_model(
     name: str,
     wait: Annotated[bool, typer.Option("--wait", help="Run here until done.")] = False,
+    reset_permissions: Annotated[
+        bool,
+        typer.Option(
+            "--reset-permissions",
+            help="First repair ACCESS_DENIED_TO_BUCKET (restore the bucket policy) or "
+            "ACCOUNT_RESOURCE_DOES_NOT_EXIST (recreate the role).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
-    account: AccountId = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
     from drmodels.service.imports.job import run_import
+    from drmodels.service.repairs import retry_with_reset
     from drmodels.service.tasks import IMPORT
 
     service = model_service(settings(data_dir), account)
-    job_id = service.retry(name)
+    if reset_permissions:
+        job_id, done = retry_with_reset(service, name)
+        for line in done:
+            Console().print(f"[yellow]Repaired:[/] {escape(line)}")
+    else:
+        job_id = service.retry(name)
     if not wait:
         service.deps.runner.submit(IMPORT, job_id)
         Console().print(f"Retrying {escape(name)}: job {job_id} runs in the background")
@@ -89,7 +103,7 @@ def retry_model(
     raise typer.Exit(0 if status == ModelStatus.READY else 1)
 
 
-def delete_model(name: str, data_dir: DataDir = None, account: AccountId = DEFAULT_ACCOUNT) -> None:
+def delete_model(name: str, data_dir: DataDir = None, account: Account = DEFAULT_ACCOUNT) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
     model_service(settings(data_dir), account).delete(name)
     Console().print(f"Deleted {escape(name)}")
@@ -105,7 +119,7 @@ def download(
         Path | None, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
     ] = None,
     data_dir: DataDir = None,
-    account: AccountId = DEFAULT_ACCOUNT,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """The model as a re-importable .tar.gz (default), its car archive, or its logs and metrics."""
     if car and logs:

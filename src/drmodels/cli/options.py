@@ -13,6 +13,8 @@ from drmodels.rules.requests import DEFAULT_ACCOUNT
 if TYPE_CHECKING:
     from drmodels.service.models import ModelService
 
+__all__ = ["DEFAULT_ACCOUNT", "Account", "AsJson", "DataDir", "model_service", "settings"]
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -21,17 +23,19 @@ DataDir = Annotated[
 ]
 
 
-AccountId = Annotated[
-    str,
-    typer.Option(
-        "--account", help=f"The account whose models these are (12 digits; default {DEFAULT_ACCOUNT})."
-    ),
-]
-
-
 def settings(data_dir: Path | None = None) -> Settings:
     """The settings from the environment, with --data-dir first when given."""
     return load_settings(data_dir=data_dir)
+
+
+Account = Annotated[
+    str,
+    typer.Option(
+        "--account",
+        help=f"The account (12 digits) whose models, migration or bill this is (default {DEFAULT_ACCOUNT}).",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of tables.")]
 
 
 def model_service(config: Settings, account: str = DEFAULT_ACCOUNT) -> ModelService:

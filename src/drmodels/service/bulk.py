@@ -12,10 +12,10 @@ from pathlib import Path
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
-from drmodels.service.imports.job import run_import
+from drmodels.service.deps import Deps
+from drmodels.service.imports.job import IMPORT, run_import
 from drmodels.service.imports.progress import Progress, watch
 from drmodels.service.models import ModelService
-from drmodels.service.tasks import IMPORT
 
 COLUMNS = ("name", "source", "role", "description")
 
@@ -104,20 +104,37 @@ def bulk_import(
             result.refused.append((row, f"{exc.field}: {exc.message}"))
         else:
             jobs.append((row, accepted.job_id))
+    run_jobs(service.deps, [job_id for _row, job_id in jobs], workers, listener, enqueue=enqueue)
+    models = {m.name: m for m in service.list()}
+    result.imported = [(row, models.get(row.name)) for row, _job in jobs]
+    return result
+
+
+def run_jobs(
+    deps: Deps,
+    job_ids: list[int],
+    workers: int,
+    listener: Callable[[BulkProgress], None] | None = None,
+    *,
+    enqueue: bool = False,
+) -> None:
+    """Run import jobs `workers` at a time in this process, or (`enqueue`) hand them to the runner and
+    follow them in the registry until each is finished; `listener` hears the aggregate progress."""
     lock = threading.Lock()
     per_job: dict[int, Progress] = {}
     finished = [0]
 
     def tell() -> None:
-        listener(
-            BulkProgress(
-                sum(j.bytes_done for j in per_job.values()),
-                sum(j.bytes_total for j in per_job.values()),
-                sum(j.files_done for j in per_job.values()),
-                finished[0],
-                len(jobs),
+        if listener is not None:
+            listener(
+                BulkProgress(
+                    sum(j.bytes_done for j in per_job.values()),
+                    sum(j.bytes_total for j in per_job.values()),
+                    sum(j.files_done for j in per_job.values()),
+                    finished[0],
+                    len(job_ids),
+                )
             )
-        )
 
     def on_progress(p: Progress) -> None:
         with lock:
@@ -125,14 +142,14 @@ def bulk_import(
             tell()
 
     def run(job_id: int) -> None:
-        run_import(job_id, service.deps, on_progress)
+        run_import(job_id, deps, on_progress)
         with lock:
             finished[0] += 1
             tell()
 
     if enqueue:
-        for _row, job_id in jobs:
-            service.deps.runner.submit(IMPORT, job_id)
+        for job_id in job_ids:
+            deps.runner.submit(IMPORT, job_id)
         done: set[int] = set()
 
         def followed(p: Progress) -> None:
@@ -141,11 +158,8 @@ def bulk_import(
             finished[0] = len(done)
             on_progress(p)
 
-        watch(service.deps, [job_id for _row, job_id in jobs], followed)
+        watch(deps, job_ids, followed)
     else:
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-            for future in [pool.submit(run, job_id) for _row, job_id in jobs]:
+            for future in [pool.submit(run, job_id) for job_id in job_ids]:
                 future.result()
-    models = {m.name: m for m in service.list()}
-    result.imported = [(row, models.get(row.name)) for row, _job in jobs]
-    return result

@@ -1,7 +1,7 @@
 """accounts: names, passwords, access keys; model tags; models by account and creation time
 
 Revision ID: 0003
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-02 01:24:28.408052
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
