@@ -2,7 +2,7 @@
 
 S3 (SeaweedFS `weed mini`), one per test session:
   seaweed        session  servers.Seaweed: .endpoint, .admin / .importer (servers.Keys), .roles
-                          (servers.Roles: .read, .list_only, .no_list, .untrusted, .missing ARNs)
+                          (servers.Roles: .read, .list_only, .no_list, .untrusted, .missing, .export ARNs)
   s3_admin       session  boto3 S3 client on it with the admin keys (ignores the environment)
   aws_env        function points the AWS env vars at SeaweedFS with the admin keys; yields the Seaweed
   importer_env   function the same with the importer's keys (no S3 rights of its own: use a role)

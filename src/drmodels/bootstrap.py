@@ -3,17 +3,21 @@ chooses adapters (each by URL scheme, in its own registry) and the runner."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from drmodels.adapters.iam import BotoAws
 from drmodels.adapters.sources.open import SourceOpener
 from drmodels.adapters.store.open import open_store
+from drmodels.adapters.store.target import S3Target
 from drmodels.config import Settings
 from drmodels.registry.db import Registry
 from drmodels.runner.celery import Broker, CeleryRunner
 from drmodels.runner.detached import DetachedRunner
 from drmodels.runner.threads import ThreadRunner
+from drmodels.service.accounts import AccountService
 from drmodels.service.deps import Deps, ImportOptions, JobOptions, Runner
+from drmodels.service.secrets import Keyring
 from drmodels.service.tasks import TASKS, run_task
 
 IN_PROCESS_JOBS = 4
@@ -49,6 +53,7 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         store=store,
         sources=source_opener(),
         runner=runner,
+        targets=S3Target,
         limits=settings.limits(),
         options=ImportOptions(deep=settings.import_deep),
         aws=BotoAws(),
@@ -72,3 +77,30 @@ def broker(settings: Settings) -> Broker:
         prefix=settings.broker_prefix,
         visibility_timeout=settings.broker_visibility_timeout,
     )
+
+
+def accounts(settings: Settings, deps: Deps) -> AccountService:
+    """Accounts and keys over the registry of `deps`; the secret key is loaded when first needed."""
+    return AccountService(deps.registry, Keyring(settings), deps.clock)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the server's faces (the API, the console) stand on: built once per process by server.py."""
+
+    settings: Settings
+    deps: Deps
+    accounts: AccountService
+
+    def close(self) -> None:
+        """Stop taking jobs (queued ones are left QUEUED, running ones RUNNING: the next start resumes
+        them) and release the registry."""
+        runner = self.deps.runner
+        if isinstance(runner, ThreadRunner):
+            runner.shutdown(wait=False)
+        self.deps.registry.close()
+
+
+def services(settings: Settings) -> Services:
+    deps = build(settings, long_lived=True)
+    return Services(settings, deps, accounts(settings, deps))

@@ -6,11 +6,12 @@ boto3 itself. A bad value is a ConfigError with one line naming the variable and
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drmodels.errors import ConfigError
@@ -79,6 +80,33 @@ class Settings(BaseSettings):
             raise ValueError(f"use one of {', '.join(s + '://' for s in BROKER_SCHEMES)} (Redis or RabbitMQ)")
         return url
 
+    secret_key: SecretStr | None = None
+    """Encrypts the API's secret keys and signs asset links: 32 url-safe base64 bytes (a Fernet key);
+    default: DATA_DIR/secret.key, generated on first use with mode 0600."""
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")] = "us-east-1"
+    """The region of model ARNs and of the API's request signatures."""
+    upload_bucket: str | None = None
+    """The bucket REST imports without a roleArn read with the server's own S3 credentials."""
+    api_max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    api_max_concurrent_requests: Annotated[int, Field(ge=1)] = 256
+    """Requests the server works on at once; more are answered TooManyRequestsException."""
+    asset_url_ttl_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = 900
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "must be 32 url-safe base64-encoded bytes (make one with: python -c "
+                    "'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
+                )
+        return value
+
     def limits(self) -> Limits:
         return Limits(
             model_tar_bytes=self.model_tar_max_bytes,
@@ -108,6 +136,10 @@ LIMIT_SETTINGS = {
 """The setting that raises the limit of each file class."""
 
 
+SECRET_FIELDS = frozenset({"secret_key"})
+"""Settings whose values never appear in a message."""
+
+
 def env_name(field: str) -> str:
     return PREFIX + field.upper()
 
@@ -127,6 +159,7 @@ def _one_line(exc: ValidationError, given: dict[str, Any]) -> str:
         field = str(err["loc"][0]) if err["loc"] else ""
         where = f"--{field.replace('_', '-')}" if field in given else env_name(field)
         value = err.get("input")
-        shown = f"={value}" if isinstance(value, str | int | float) else ""
+        secret = field in SECRET_FIELDS
+        shown = f"={value}" if isinstance(value, str | int | float) and not secret else ""
         parts.append(f"{where}{shown}: {err['msg']}")
     return "; ".join(parts)

@@ -11,6 +11,7 @@
     ├── StoreError           our own model store failed (SERVICE_ERROR when it ends an import)
     │   └── SizeMismatch     a stream gave another size than announced (adapters/store/base.py)
     ├── InvalidRequest       a request refused before anything starts; `field` names the input
+    │   └── AlreadyExists    the name is taken (a model's in its account, an account's)
     ├── NotFound             no such model in this account (another account's model included)
     ├── Conflict             the action does not fit the model's status
     ├── Unauthorized         missing or wrong credentials (the API)
@@ -79,6 +80,10 @@ class InvalidRequest(DrmodelsError, ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class AlreadyExists(InvalidRequest):
+    """The name the request gives is already taken."""
 
 
 class NotFound(DrmodelsError, LookupError):

@@ -66,6 +66,8 @@ class Roles:
     """Exactly the spec's "Model migration permissions" (every *deepracer* bucket)."""
     migration_cleanup: str = role_arn("DrmMigrationCleanupRole")
     """The migration policy plus s3:DeleteObject on *deepracer*/* (removing sources after the cutoff)."""
+    export: str = role_arn("DrmExportRole")
+    """The read policy plus s3:PutObject (and multipart) on every bucket: "Copy to S3"."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,9 @@ _READ_ACTIONS = [
     "s3:GetBucketLocation",
 ]
 
+# What "Copy to S3" (GetAssetUrl S3_PKG_*) needs in the user's bucket.
+_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+
 
 def _spec(document: dict[str, Any]) -> list[dict[str, Any]]:
     """A policy document of the spec (rules/permissions.py), plus what SeaweedFS needs for sessions."""
@@ -184,6 +189,11 @@ POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
     "DrmListOnlyPolicy": [_statement(["s3:ListBucket"], _ALL_BUCKETS), _VALIDATE],
     "DrmNoListPolicy": [_statement(["s3:GetObject"], _ALL_OBJECTS), _VALIDATE],
+    "DrmExportPolicy": [
+        _statement(["s3:ListAllMyBuckets"], ["*"]),
+        _statement(_READ_ACTIONS + _WRITE_ACTIONS, _ALL_BUCKETS + _ALL_OBJECTS),
+        _VALIDATE,
+    ],
 }
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -192,6 +202,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "DrmListOnlyRole": (IMPORTER_ARN, "DrmListOnlyPolicy"),
     "DrmNoListRole": (IMPORTER_ARN, "DrmNoListPolicy"),
     "DrmUntrustedRole": (f"arn:aws:iam::{ACCOUNT}:user/someoneelse", "DrmReadPolicy"),
+    "DrmExportRole": (IMPORTER_ARN, "DrmExportPolicy"),
     "DrmMigrationRole": (IMPORTER_ARN, "DrmMigrationPolicy"),
     "DrmMigrationCleanupRole": (IMPORTER_ARN, "DrmMigrationCleanupPolicy"),
 }
@@ -343,6 +354,7 @@ def seaweed(
                 no_list=role_arn("DrmNoListRole"),
                 untrusted=role_arn("DrmUntrustedRole"),
                 missing=role_arn("DrmNoSuchRole"),
+                export=role_arn("DrmExportRole"),
             ),
             data_dir=root,
             log_path=log_path,

@@ -1,5 +1,6 @@
-"""The ports: what the service needs from a model source (a folder, a .tar.gz, an S3 prefix) and
-from our model store (a folder, an S3 bucket). Adapters implement them; only bootstrap names adapters."""
+"""The ports: what the service needs from a model source (a folder, a .tar.gz, an S3 prefix), from
+our model store (a folder, an S3 bucket) and from a user's bucket it copies a model into (a Target).
+Adapters implement them; only bootstrap names adapters."""
 
 from __future__ import annotations
 
@@ -224,4 +225,15 @@ class AwsAccess(Protocol):
 
     def caller_arn(self) -> str:
         """The ARN drmodels runs as (sts:GetCallerIdentity), the principal a role's trust must name."""
+        ...
+
+
+class Target(Protocol):
+    """A user's s3://bucket/prefix that a model is copied into, through their role ("Copy to S3")."""
+
+    @property
+    def location(self) -> str: ...
+
+    def write(self, key: str, stream: BinaryIO, size: int) -> None:
+        """Put exactly `size` bytes under prefix/key; the user's side refusing is a SourceError."""
         ...

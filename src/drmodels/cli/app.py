@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from drmodels.cli import (
+    account,
     bill,
     check,
     doctor,
@@ -15,6 +16,7 @@ from drmodels.cli import (
     models,
     policy,
     sample,
+    serve,
     status,
     worker,
 )
@@ -34,5 +36,20 @@ def main() -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, migrate, policy, doctor, bill, sample, jobs, status, worker):
+for module in (
+    check,
+    fix,
+    imports,
+    models,
+    migrate,
+    policy,
+    doctor,
+    bill,
+    sample,
+    jobs,
+    status,
+    worker,
+    account,
+    serve,
+):
     module.register(app)

@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import DataDir, settings
+from drmodels.cli.options import Account, DataDir, model_service, settings
 from drmodels.cli.render import print_model, transfer_bar
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
+from drmodels.rules.requests import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
     from drmodels.service.bulk import BulkProgress, BulkResult
@@ -40,24 +41,23 @@ def import_model(
         int, typer.Option("--workers", help="Imports run at once (bulk, without a broker).")
     ] = 4,
     data_dir: DataDir = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
-    from drmodels.bootstrap import build
     from drmodels.service.imports.job import run_import
     from drmodels.service.imports.progress import watch
-    from drmodels.service.models import ModelService
     from drmodels.service.tasks import IMPORT
 
     console = Console()
     if manifest is not None:
         if source is not None or name is not None:
             raise InvalidRequest("manifest", "give either SOURCE --name NAME or --manifest FILE, not both")
-        raise typer.Exit(_bulk(console, data_dir, manifest, workers))
+        raise typer.Exit(_bulk(console, data_dir, account, manifest, workers))
     if source is None or name is None:
         raise InvalidRequest("source", "give SOURCE and --name NAME (or --manifest FILE.csv)")
     chosen = settings(data_dir)
-    deps = build(chosen)
-    service = ModelService(deps)
+    service = model_service(chosen, account)
+    deps = service.deps
     accepted = service.accept(name, source, description, role_arn)
     console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING")
     distributed = chosen.broker_url is not None
@@ -89,14 +89,12 @@ def import_model(
     raise typer.Exit(0 if model.status == ModelStatus.READY else 1)
 
 
-def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int) -> int:
-    from drmodels.bootstrap import build
+def _bulk(console: Console, data_dir: Path | None, account: str, manifest: Path, workers: int) -> int:
     from drmodels.service.bulk import bulk_import, read_manifest
-    from drmodels.service.models import ModelService
 
     rows = read_manifest(manifest)
     chosen = settings(data_dir)
-    service = ModelService(build(chosen))
+    service = model_service(chosen, account)
     with transfer_bar(console) as bar:
         task = bar.add_task(f"{len(rows)} models", total=None, files="")
 

@@ -12,34 +12,29 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import DataDir, settings
+from drmodels.cli.options import Account, DataDir, model_service, settings
 from drmodels.cli.render import print_model, status_text
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
+from drmodels.rules.requests import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
     from drmodels.adapters.ports import ModelStore
     from drmodels.registry.tables import Model
-    from drmodels.service.models import ModelService
 
 models_app = typer.Typer(help="List, show, retry, delete and download imported models.", no_args_is_help=True)
 
 
-def _service(data_dir: Path | None) -> ModelService:
-    from drmodels.bootstrap import build
-    from drmodels.service.models import ModelService
-
-    return ModelService(build(settings(data_dir)))
-
-
 def list_models(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False, data_dir: DataDir = None
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+    data_dir: DataDir = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Every model with its status and size."""
     from drmodels.service.shapes import model_shape
 
-    models = _service(data_dir).list()
+    models = model_service(settings(data_dir), account).list()
     if as_json:
         typer.echo(json.dumps([model_shape(m, history=False) for m in models], indent=2))
         return
@@ -61,11 +56,12 @@ def show_model(
     name: str,
     as_json: Annotated[bool, typer.Option("--json", help="The API's Model shape as JSON.")] = False,
     data_dir: DataDir = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Status, error code with its explanation and fix, checkpoints kept, size and history."""
     from drmodels.service.shapes import model_shape
 
-    model = _service(data_dir).get(name)
+    model = model_service(settings(data_dir), account).get(name)
     if as_json:
         typer.echo(json.dumps(model_shape(model), indent=2))
     else:
@@ -84,13 +80,14 @@ def retry_model(
         ),
     ] = False,
     data_dir: DataDir = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
     from drmodels.service.imports.job import run_import
     from drmodels.service.repairs import retry_with_reset
     from drmodels.service.tasks import IMPORT
 
-    service = _service(data_dir)
+    service = model_service(settings(data_dir), account)
     if reset_permissions:
         job_id, done = retry_with_reset(service, name)
         for line in done:
@@ -106,9 +103,9 @@ def retry_model(
     raise typer.Exit(0 if status == ModelStatus.READY else 1)
 
 
-def delete_model(name: str, data_dir: DataDir = None) -> None:
+def delete_model(name: str, data_dir: DataDir = None, account: Account = DEFAULT_ACCOUNT) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
-    _service(data_dir).delete(name)
+    model_service(settings(data_dir), account).delete(name)
     Console().print(f"Deleted {escape(name)}")
 
 
@@ -122,11 +119,12 @@ def download(
         Path | None, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
     ] = None,
     data_dir: DataDir = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> None:
     """The model as a re-importable .tar.gz (default), its car archive, or its logs and metrics."""
     if car and logs:
         raise InvalidRequest("--car/--logs", "choose --car or --logs, not both")
-    service = _service(data_dir)
+    service = model_service(settings(data_dir), account)
     model = service.get(name)
     suffix = "-car-model.tar.gz" if car else "-logs.tar.gz" if logs else ".tar.gz"
     target = output or Path(f"{name}{suffix}")

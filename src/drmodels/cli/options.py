@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drmodels.config import Settings, load_settings
+from drmodels.rules.requests import DEFAULT_ACCOUNT
+
+if TYPE_CHECKING:
+    from drmodels.service.models import ModelService
+
+__all__ = ["DEFAULT_ACCOUNT", "Account", "AsJson", "DataDir", "model_service", "settings"]
 
 DataDir = Annotated[
     Path | None,
@@ -24,8 +30,20 @@ def settings(data_dir: Path | None = None) -> Settings:
 
 Account = Annotated[
     str,
-    typer.Option("--account", help="The account (12 digits) whose models, migration or bill this is."),
+    typer.Option(
+        "--account",
+        help=f"The account (12 digits) whose models, migration or bill this is (default {DEFAULT_ACCOUNT}).",
+    ),
 ]
-DEFAULT_ACCOUNT = "000000000000"
-"""The embedded single-user account (service/models.py's default)."""
 AsJson = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of tables.")]
+
+
+def model_service(config: Settings, account: str = DEFAULT_ACCOUNT) -> ModelService:
+    """The account's models; an account other than the default one must exist."""
+    from drmodels.bootstrap import accounts, build
+    from drmodels.service.models import ModelService
+
+    deps = build(config)
+    if account != DEFAULT_ACCOUNT:
+        accounts(config, deps).require(account)
+    return ModelService(deps, account, config.region)

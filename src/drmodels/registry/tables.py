@@ -1,5 +1,5 @@
-"""Registry tables: accounts, models (the API's `Model` shape), import jobs, their runs, each model's
-history, and the schedule of periodic work shared by many workers."""
+"""Registry tables: accounts and their access keys, models (the API's `Model` shape) and their tags,
+import jobs, their runs, each model's history, and the schedule of periodic work shared by many workers."""
 
 from __future__ import annotations
 
@@ -30,11 +30,30 @@ class Account(Base):
 
     id: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    name: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    """An Argon2id hash (the console's sign-in); None: no password."""
+
+
+class AccessKey(Base):
+    """An API key pair of an account; the secret is kept encrypted (it is needed to verify signatures)."""
+
+    __tablename__ = "access_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    """The access key id the client signs with."""
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(sa.Text)
+    """The secret access key, encrypted with the configured key (service/secrets.py)."""
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
 class Model(Base):
     __tablename__ = "models"
-    __table_args__ = (sa.UniqueConstraint("account_id", "name", name="uq_models_account_name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "name", name="uq_models_account_name"),
+        sa.Index("ix_models_account_created", "account_id", "creation_time", "id"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
@@ -208,3 +227,11 @@ class UsageDay(Base):
     """The part of storage_byte_seconds inside a migrated model's free window."""
     service_seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
     metered_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class ModelTag(Base):
+    __tablename__ = "model_tags"
+
+    model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(255))

@@ -1,4 +1,4 @@
-"""Import request rules from the API's shapes: model name, description, role ARN, account, source."""
+"""Request rules: model name, description, role ARN and source (the API's shapes); accounts and passwords."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from drmodels.errors import InvalidRequest
 NAME = re.compile(r"^[a-zA-Z0-9-]{1,64}$")
 ROLE_ARN = re.compile(r"^arn:aws(-iso)?:iam::[0-9]{12}:role/(service-role/)?[a-zA-Z0-9_+=,.\-@]{1,64}$")
 ACCOUNT = re.compile(r"^[0-9]{12}$")
+DEFAULT_ACCOUNT = "000000000000"
+"""The embedded default account: the CLI's, and every model's when no account is named."""
 REGION = re.compile(r"^[a-z0-9-]+$")
 
 
@@ -60,3 +62,26 @@ def check_source_location(location: str) -> str:
     if location.startswith("s3://") and len(location.removeprefix("s3://").strip("/")) == 0:
         raise InvalidRequest("source", f"{location!r} names no bucket")
     return location
+
+
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+
+
+def check_account_name(name: str) -> str:
+    if not ACCOUNT_NAME.match(name):
+        raise InvalidRequest(
+            "name",
+            f"an account name has 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
+            f"digit; got {name!r}",
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidRequest(
+            "password",
+            f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters; this one has {len(password)}",
+        )
+    return password

@@ -14,7 +14,7 @@ from drmodels.rules.permissions import SERVICE_PRINCIPAL
 from drmodels.rules.pricing import Prices
 
 if TYPE_CHECKING:  # the `check` command needs none of these loaded
-    from drmodels.adapters.ports import AwsAccess, ModelStore, Source
+    from drmodels.adapters.ports import AwsAccess, ModelStore, Source, Target
     from drmodels.registry.db import Registry
 
 
@@ -22,6 +22,12 @@ class SourceOpener(Protocol):
     """Opens what a user named (a folder, an archive, s3://...), assuming `role_arn` when given."""
 
     def __call__(self, location: str, role_arn: str | None = None, /) -> Source: ...
+
+
+class TargetOpener(Protocol):
+    """Opens a user's s3://bucket/prefix for writing, through `role_arn` (assumed now: refusals raise)."""
+
+    def __call__(self, location: str, role_arn: str, /) -> Target: ...
 
 
 class Runner(Protocol):
@@ -69,6 +75,7 @@ class Deps:
     store: ModelStore
     sources: SourceOpener
     runner: Runner
+    targets: TargetOpener
     limits: Limits = field(default_factory=Limits)
     options: ImportOptions = field(default_factory=ImportOptions)
     jobs: JobOptions = field(default_factory=JobOptions)

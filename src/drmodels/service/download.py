@@ -10,8 +10,8 @@ from typing import BinaryIO
 
 from drmodels.adapters.ports import ModelStore
 from drmodels.errors import Conflict, NotFound
+from drmodels.registry.queries import ModelRecord
 from drmodels.registry.statuses import ModelStatus
-from drmodels.registry.tables import Model
 from drmodels.rules import layout
 from drmodels.service.store_keys import car_archive_key, virtual_key, virtual_prefix
 
@@ -20,18 +20,18 @@ class NothingToDownload(NotFound):
     """The model has no such content (no logs, no car archive)."""
 
 
-def _ready(model: Model) -> None:
+def require_ready(model: ModelRecord) -> None:
     if model.status != ModelStatus.READY:
         raise Conflict(f"model {model.name!r} is {model.status}; only READY models can be downloaded")
 
 
-def _is_log(key: str) -> bool:
+def is_log_key(key: str) -> bool:
     return layout.is_log(key) or layout.is_metrics(key) or layout.is_training_params(key)
 
 
-def _tar(store: ModelStore, model: Model, out: BinaryIO, keep: Callable[[str], bool]) -> int:
+def _tar(store: ModelStore, model: ModelRecord, out: BinaryIO, keep: Callable[[str], bool]) -> int:
     """A deterministic .tar.gz of the virtual model's objects that `keep` selects; returns the count."""
-    _ready(model)
+    require_ready(model)
     virtual = store.source(virtual_prefix(model.id))
     chosen = sorted((o for o in virtual.list() if keep(o.key)), key=lambda o: o.key)
     with (
@@ -46,25 +46,25 @@ def _tar(store: ModelStore, model: Model, out: BinaryIO, keep: Callable[[str], b
     return len(chosen)
 
 
-def download_model(store: ModelStore, model: Model, out: BinaryIO) -> int:
+def download_model(store: ModelStore, model: ModelRecord, out: BinaryIO) -> int:
     return _tar(store, model, out, lambda _key: True)
 
 
-def download_logs(store: ModelStore, model: Model, out: BinaryIO) -> int:
-    count = _tar(store, model, out, _is_log)
+def download_logs(store: ModelStore, model: ModelRecord, out: BinaryIO) -> int:
+    count = _tar(store, model, out, is_log_key)
     if count == 0:
         raise NothingToDownload(f"model {model.name!r} has no logs, metrics or training params")
     return count
 
 
-def car_key(store: ModelStore, model: Model) -> str:
-    _ready(model)
+def car_key(store: ModelStore, model: ModelRecord) -> str:
+    require_ready(model)
     for key in (car_archive_key(model.id), *(virtual_key(model.id, k) for k in layout.CAR_ARCHIVES)):
         if store.stat(key) is not None:
             return key
     raise NothingToDownload(f"model {model.name!r} has no car archive")
 
 
-def download_car(store: ModelStore, model: Model, out: BinaryIO) -> None:
+def download_car(store: ModelStore, model: ModelRecord, out: BinaryIO) -> None:
     with store.open(car_key(store, model)) as stream:
         shutil.copyfileobj(stream, out, 1024 * 1024)

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from drmodels.errors import Conflict, InvalidRequest, NotFound
+from drmodels.errors import AlreadyExists, Conflict, NotFound
 from drmodels.registry.jobs import error_status, working_status
-from drmodels.registry.queries import account_models, find_model
+from drmodels.registry.queries import (
+    ModelRecord,
+    account_models,
+    find_model,
+    model_where,
+    read_model,
+    read_page,
+)
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import Account, ImportJob, MigrationSource, Model, ModelEvent
 from drmodels.registry.usage import end_storage
 from drmodels.rules import requests
+from drmodels.rules.requests import DEFAULT_ACCOUNT
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import lost, owner_alive
 from drmodels.service.store_keys import model_prefix
 
-DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 
 
@@ -68,7 +78,7 @@ class ModelService:
                     s.add(Account(id=self.account_id, created_at=now))
                     s.flush()
                 if find_model(s, self.account_id, name) is not None:
-                    raise InvalidRequest("name", self._taken(name))
+                    raise AlreadyExists("name", self._taken(name))
                 s.add(
                     Model(
                         id=model_id,
@@ -104,7 +114,7 @@ class ModelService:
                     s.flush()
                 job_id = job.id
         except IntegrityError as exc:  # a concurrent request took the name first
-            raise InvalidRequest("name", self._taken(name)) from exc
+            raise AlreadyExists("name", self._taken(name)) from exc
         return Accepted(model_id, job_id, arn)
 
     def _taken(self, name: str) -> str:
@@ -170,8 +180,15 @@ class ModelService:
 
     def delete(self, name: str) -> None:
         """Remove the stored content, then the registry row; the user's source is never touched."""
+        self._delete(lambda s: self._find(s, name))
+
+    def delete_arn(self, arn: str) -> None:
+        self._delete(lambda s: self._where(s, Model.arn == arn, arn))
+
+    def _delete(self, find: Callable[[Session], Model]) -> None:
         with self.deps.registry.session() as s:
-            model = self._find(s, name)
+            model = find(s)
+            name = model.name
             last = model.jobs[-1] if model.jobs else None
             if (
                 model.status == working_status(model)
@@ -188,3 +205,26 @@ class ModelService:
             if row is not None:
                 s.delete(row)
             end_storage(s, model_id, self.deps.clock())
+
+    def _where(self, s: Session, where: sa.ColumnElement[bool], what: str) -> Model:
+        model = model_where(s, self.account_id, where)
+        if model is None:  # another account's model is answered the same way as no model
+            raise NotFound(f"no model {what} in account {self.account_id}")
+        return model
+
+    def _read(self, by: Literal["arn", "id"], key: str) -> ModelRecord:
+        model = read_model(self.deps.registry, self.account_id, by, key)
+        if model is None:  # another account's model is answered the same way as no model
+            raise NotFound(f"no model {key} in account {self.account_id}")
+        return model
+
+    def by_arn(self, arn: str) -> ModelRecord:
+        """The model with this ARN, as read (no jobs, no history)."""
+        return self._read("arn", arn)
+
+    def by_id(self, model_id: str) -> ModelRecord:
+        return self._read("id", model_id)
+
+    def page(self, after: tuple[datetime, str] | None, descending: bool, limit: int) -> Sequence[ModelRecord]:
+        """Up to `limit` models after a position (creation time, id), in creation order or its reverse."""
+        return read_page(self.deps.registry, self.account_id, after, descending, limit)

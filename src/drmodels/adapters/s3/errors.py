@@ -206,12 +206,16 @@ def _denied(bucket: str, key: str | None, action: str, who: str, operation: str,
         if key is None:
             resource = f"arn:aws:s3:::{bucket}"
         what = f"reading {where}" if action == "s3:GetObject" else f"{action} on {where}"
+    policy = (
+        ""
+        if action == "s3:PutObject"
+        else f" The minimal import policy allows s3:ListAllMyBuckets on * and "
+        f"{', '.join(IMPORT_POLICY_ACTIONS)} on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*."
+    )
     return SourceError(
         Code.ACCESS_DENIED_TO_BUCKET,
         f"Access denied {what}: {action} is not allowed for {who} on bucket {bucket!r} "
         f"({operation} was refused).",
-        f"Allow {action} on {resource} for {who}, in its IAM policy and in the bucket policy. The "
-        f"minimal import policy allows s3:ListAllMyBuckets on * and {', '.join(IMPORT_POLICY_ACTIONS)} "
-        f"on arn:aws:s3:::{bucket} and arn:aws:s3:::{bucket}/*.",
+        f"Allow {action} on {resource} for {who}, in its IAM policy and in the bucket policy.{policy}",
         path,
     )

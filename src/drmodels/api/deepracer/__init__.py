@@ -1,0 +1,1 @@
+"""The DeepRacer service's AWS JSON 1.1 face (X-Amz-Target operations)."""
