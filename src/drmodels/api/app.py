@@ -30,6 +30,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "A body over DRMODELS_API_MAX_BODY_BYTES"),
         (429, "More requests at once than the server takes; retry with backoff"),
         (500, "The server failed; the message names a reference in its log"),
+        (503, "The job queue cannot be reached: the request is recorded, its job runs once it answers"),
     )
 }
 

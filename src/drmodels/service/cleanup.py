@@ -203,13 +203,42 @@ def run_cleanup(job_id: int, deps: Deps) -> JobStatus:
     return run_account_job(deps, job_id, work)
 
 
+@dataclass(frozen=True)
+class CleanupJob:
+    """A cleanup job as it stands (`GET /sourcecleanups/{id}`): its report once it has ended well."""
+
+    id: int
+    role_arn: str
+    cutoff: str
+    apply: bool
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: dict[str, str] | None
+    report: CleanupReport | None
+
+
+def cleanup_job(deps: Deps, account_id: str, job_id: int) -> CleanupJob:
+    """The cleanup job (NotFound outside its account)."""
+    job = account_jobs.get(deps.registry, account_id, job_id, CLEANUP)
+    ended_well = job.status == JobStatus.SUCCEEDED and job.result is not None
+    return CleanupJob(
+        id=job.id, role_arn=job.role_arn or "", cutoff=job.params["cutoff"],
+        apply=bool(job.params.get("apply")), status=job.status, created_at=job.created_at,
+        started_at=job.started_at, finished_at=job.finished_at,
+        error={"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
+        report=CleanupReport.from_dict(job.result or {}) if ended_well else None,
+    )  # fmt: skip
+
+
 def cleanup_report(deps: Deps, account_id: str, job_id: int) -> CleanupReport:
     """The report of a finished cleanup job; its failure raised as the error it was."""
-    job = account_jobs.get(deps.registry, account_id, job_id, CLEANUP)
-    if job.status == JobStatus.FAILED:
-        if job.error_code is not None and job.error_code in Code.__members__:
-            raise SourceError(Code(job.error_code), job.error_message or "", "")
-        raise InvalidRequest("remove-source-after", job.error_message or "the cleanup failed")
-    if job.result is None:
+    job = cleanup_job(deps, account_id, job_id)
+    if job.error is not None:
+        if job.error["code"] in Code.__members__:
+            raise SourceError(Code(job.error["code"]), job.error["message"], "")
+        raise InvalidRequest("remove-source-after", job.error["message"] or "the cleanup failed")
+    if job.report is None:
         raise Conflict(f"source cleanup {job_id} is {job.status}: it has no report yet")
-    return CleanupReport.from_dict(job.result)
+    return job.report
