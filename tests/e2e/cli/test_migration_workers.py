@@ -7,10 +7,8 @@ SeaweedFS of its own: the migration role lists every `*deepracer*` bucket it can
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,16 +26,6 @@ from support.migration_account import good_model, under
 pytestmark = pytest.mark.servers
 ACCOUNT = "123456789012"
 MODELS = 10
-
-
-def _wait_for(check: Any, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_migration_whose_worker_is_killed_is_taken_over_and_completes_once(
@@ -74,7 +62,7 @@ def test_a_migration_whose_worker_is_killed_is_taken_over_and_completes_once(
                 owners = {owner_host_pid(o or "")[1] for o in [job.owner, *importing]}
                 return owners == {str(doomed.proc.pid)} and len(importing) == 1 and (ready or 0) >= 2
 
-            _wait_for(doomed_is_midway, "the first worker to be midway through the migration")
+            workers.wait_for(doomed_is_midway, "the first worker to be midway through the migration")
             doomed.kill()
             with deps.registry.session() as s:
                 ready_at_kill = s.scalar(sa.select(sa.func.count()).where(Model.status == ModelStatus.READY))
@@ -86,7 +74,7 @@ def test_a_migration_whose_worker_is_killed_is_taken_over_and_completes_once(
                     status = s.get_one(AccountJob, migration_id).status
                 return status if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None
 
-            assert _wait_for(ended, "the migration to be taken over and end") == JobStatus.SUCCEEDED, (
+            assert workers.wait_for(ended, "the migration to be taken over and end") == JobStatus.SUCCEEDED, (
                 survivor.tail()
             )
         finally:

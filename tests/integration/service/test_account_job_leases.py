@@ -1,10 +1,9 @@
 """Account jobs (migration, source cleanup, metering) under the import jobs' lease, on SQLite and PostgreSQL:
-one winner among concurrent claims, takeover of a silent worker's job, the superseded worker's writes
-refused, the sweep handing lost and stuck account jobs out as their kind, and `status` counting them."""
+takeover of a silent worker's job, the superseded worker's writes refused, the sweep handing lost and
+stuck account jobs out as their kind, and `status` counting them (concurrent claims: test_job_leases.py)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,26 +60,6 @@ def _job(registry: Registry, job_id: int) -> AccountJob:  # noqa: F811
 
 def _taken(at: datetime) -> Any:
     return lambda job: not lost(job.owner, job.heartbeat_at, at, LEASE)
-
-
-def test_concurrent_claims_of_an_account_job_have_one_winner(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
-    job_id = start_metering(_deps(registry, tmp_path), ACCOUNT, "2021-06")
-    start = threading.Barrier(8)
-    won: list[str] = []
-
-    def claim(worker: str) -> None:
-        start.wait()
-        if account_jobs.claim(registry, job_id, worker, utcnow(), lambda job: True) is not None:
-            won.append(worker)
-
-    threads = [threading.Thread(target=claim, args=(f"host:{i}:run",)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(won) == 1
-    job = _job(registry, job_id)
-    assert (job.status, job.owner, job.attempts) == ("RUNNING", won[0], 1)
 
 
 def test_a_silent_account_job_is_taken_over_and_its_first_worker_fenced(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from drmodels.api.rest.auth import Caller, caller
 from drmodels.errors import NotFound
 from drmodels.rules.requests import ROLE_ARN
 from drmodels.service.cleanup import CLEANUP, CleanupJob, cleanup_job, start_cleanup
+from drmodels.service.deps import Deps
 from drmodels.service.migration import MIGRATION, MigrationProgress, migration_progress, start_migration
 
 MAX_ID = 2**31 - 1
@@ -181,52 +183,49 @@ def _cleanup(job: CleanupJob) -> SourceCleanup:
     )
 
 
+async def _started(c: Caller, kind: str, start: Callable[[Deps], int]) -> str:
+    """Register a job in the caller's account and hand it to the runner; its id."""
+
+    def run() -> str:
+        job_id = start(c.services.deps)
+        c.services.deps.runner.submit(kind, job_id)
+        return str(job_id)
+
+    return await run_in_threadpool(run)
+
+
 @router.post("/migrations", operation_id="StartMigration")
 async def start(body: StartMigrationInput, c: Signed) -> StartMigrationOutput:
     """Migrate every model of the account's *deepracer* buckets (an interrupted migration with the same
     role is resumed under its id instead); follow it with GET /migrations/{migrationId}."""
-
-    def run() -> int:
-        deps = c.services.deps
-        job_id = start_migration(deps, c.account_id, body.roleArn, retry_errors=body.retryErrors)
-        deps.runner.submit(MIGRATION, job_id)
-        return job_id
-
-    return StartMigrationOutput(migrationId=str(await run_in_threadpool(run)))
+    retry = body.retryErrors
+    started = await _started(
+        c, MIGRATION, lambda deps: start_migration(deps, c.account_id, body.roleArn, retry_errors=retry)
+    )
+    return StartMigrationOutput(migrationId=started)
 
 
 @router.get("/migrations/{migrationId}", operation_id="GetMigration", response_model_exclude_none=True)
 async def get(migrationId: JobId, c: Signed) -> GetMigrationOutput:
     """Where the migration stands: the plan's counts and each model prefix with its model's status."""
-
-    def run() -> GetMigrationOutput:
-        job_id = _job_id(migrationId, MIGRATION, c.account_id)
-        progress = migration_progress(c.services.deps, c.account_id, job_id)
-        return GetMigrationOutput(migration=_migration(progress))
-
-    return await run_in_threadpool(run)
+    job_id = _job_id(migrationId, MIGRATION, c.account_id)
+    progress = await run_in_threadpool(migration_progress, c.services.deps, c.account_id, job_id)
+    return GetMigrationOutput(migration=_migration(progress))
 
 
 @router.post("/sourcecleanups", operation_id="StartSourceCleanup")
 async def start_source_cleanup(body: StartCleanupInput, c: Signed) -> StartCleanupOutput:
     """Remove the sources of the account's READY migrated models that the store holds verified copies
     of (a dry run unless `apply`; with `apply`, only from the cutoff on)."""
-
-    def run() -> int:
-        deps = c.services.deps
-        job_id = start_cleanup(deps, c.account_id, body.roleArn, body.cutoff, body.apply)
-        deps.runner.submit(CLEANUP, job_id)
-        return job_id
-
-    return StartCleanupOutput(cleanupId=str(await run_in_threadpool(run)))
+    cleanup_id = await _started(
+        c, CLEANUP, lambda deps: start_cleanup(deps, c.account_id, body.roleArn, body.cutoff, body.apply)
+    )
+    return StartCleanupOutput(cleanupId=cleanup_id)
 
 
 @router.get("/sourcecleanups/{cleanupId}", operation_id="GetSourceCleanup", response_model_exclude_none=True)
 async def get_source_cleanup(cleanupId: JobId, c: Signed) -> GetCleanupOutput:
     """The cleanup as it stands, and its report once it has ended."""
-
-    def run() -> GetCleanupOutput:
-        job_id = _job_id(cleanupId, CLEANUP, c.account_id)
-        return GetCleanupOutput(cleanup=_cleanup(cleanup_job(c.services.deps, c.account_id, job_id)))
-
-    return await run_in_threadpool(run)
+    job_id = _job_id(cleanupId, CLEANUP, c.account_id)
+    job = await run_in_threadpool(cleanup_job, c.services.deps, c.account_id, job_id)
+    return GetCleanupOutput(cleanup=_cleanup(job))
