@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from drmodels.bootstrap import source_opener
+from drmodels.cli.console import console
 from drmodels.cli.options import settings
 from drmodels.cli.render import print_report
 from drmodels.service.check import check_location
@@ -16,11 +16,15 @@ from drmodels.service.check import check_location
 
 def check(
     source: Annotated[
-        str, typer.Argument(help="Model prefix root: a folder, a .tar.gz of one, or s3://bucket/prefix.")
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="Model prefix root: a folder, a .tar.gz, .zip of one, or s3://bucket/prefix.",
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     role_arn: Annotated[
-        str | None, typer.Option(help="IAM role to assume (STS) before reading s3:// sources.")
+        str | None, typer.Option(metavar="ARN", help="IAM role to assume (STS) before reading s3:// sources.")
     ] = None,
     deep: Annotated[
         bool | None,
@@ -40,7 +44,7 @@ def check(
             out["checkpoints"] = tensors
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print_report(Console(soft_wrap=True), report)
+        print_report(console(), report)
     raise typer.Exit(0 if report.importable else 1)
 
 

@@ -17,7 +17,7 @@ from drmodels.service.fix import apply_fixes, plan_fixes
 
 
 def fix(
-    folder: Annotated[Path, typer.Argument(help="A local model folder (its prefix root).")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A local model folder (its prefix root).")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the changes without writing them.")
     ] = False,

@@ -23,20 +23,28 @@ if TYPE_CHECKING:
 
 def import_model(
     source: Annotated[
-        str | None, typer.Argument(help="s3://bucket/prefix, a model folder or a .tar.gz.")
+        str | None,
+        typer.Argument(
+            metavar="SOURCE", help="s3://bucket/prefix, a model folder, or a .tar.gz or .zip of one."
+        ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="Model name: letters, digits, '-', 1-64.")
+        str | None, typer.Option("--name", metavar="NAME", help="Model name: letters, digits, '-', 1-64.")
     ] = None,
-    description: Annotated[str | None, typer.Option("--description", help="1-255 characters.")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", metavar="TEXT", help="1-255 characters.")
+    ] = None,
     role_arn: Annotated[
-        str | None, typer.Option("--role-arn", help="IAM role to assume to read s3://.")
+        str | None, typer.Option("--role-arn", metavar="ARN", help="IAM role to assume to read s3://.")
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Run here with a progress bar until done.")] = False,
     manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="CSV of name,source,role,description: bulk import.")
+        Path | None,
+        typer.Option(
+            "--manifest", metavar="FILE.csv", help="CSV of name,source,role,description: bulk import."
+        ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Imports run at once (bulk).")] = 4,
+    workers: Annotated[int, typer.Option("--workers", metavar="N", help="Imports run at once (bulk).")] = 4,
     data_dir: DataDir = None,
 ) -> None:
     """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""

@@ -8,22 +8,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.options import DataDir, settings
+from drmodels.cli.console import console
+from drmodels.cli.options import DataDir, ModelName, settings
 from drmodels.cli.render import print_model, status_text
 from drmodels.errors import InvalidRequest
 from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
+from drmodels.service.files import new_file
 
 if TYPE_CHECKING:
     from drmodels.adapters.ports import ModelStore
     from drmodels.registry.tables import Model
     from drmodels.service.models import ModelService
 
-models_app = typer.Typer(help="List, show, retry, delete and download imported models.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, show, retry, delete and download imported models.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
 
 def _service(data_dir: Path | None) -> ModelService:
@@ -54,11 +59,11 @@ def list_models(
             human_size(m.size_bytes or 0),
             m.creation_time.strftime("%Y-%m-%d %H:%M"),
         )
-    Console().print(table)
+    console().print(table)
 
 
 def show_model(
-    name: str,
+    name: ModelName,
     as_json: Annotated[bool, typer.Option("--json", help="The API's Model shape as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -69,11 +74,11 @@ def show_model(
     if as_json:
         typer.echo(json.dumps(model_shape(model), indent=2))
     else:
-        print_model(Console(), model)
+        print_model(console(), model)
 
 
 def retry_model(
-    name: str,
+    name: ModelName,
     wait: Annotated[bool, typer.Option("--wait", help="Run here until done.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -85,49 +90,65 @@ def retry_model(
     job_id = service.retry(name)
     if not wait:
         service.deps.runner.submit(IMPORT, job_id)
-        Console().print(f"Retrying {escape(name)}: job {job_id} runs in the background")
+        console().print(f"Retrying {escape(name)}: job {job_id} runs in the background")
         return
     status = run_import(job_id, service.deps)
-    print_model(Console(), service.get(name))
+    print_model(console(), service.get(name))
     raise typer.Exit(0 if status == ModelStatus.READY else 1)
 
 
-def delete_model(name: str, data_dir: DataDir = None) -> None:
+def delete_model(name: ModelName, data_dir: DataDir = None) -> None:
     """Delete the stored model and its registry entry; the source is never touched."""
     _service(data_dir).delete(name)
-    Console().print(f"Deleted {escape(name)}")
+    console().print(f"Deleted {escape(name)}")
 
 
 def download(
-    name: str,
+    name: ModelName,
     car: Annotated[bool, typer.Option("--car", help="The car archive model.tar.gz.")] = False,
     logs: Annotated[
         bool, typer.Option("--logs", help="Logs, metrics and training params as .tar.gz.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write ('-' for stdout).")
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE|FOLDER",
+            help="File to write, or a folder to write NAME.tar.gz into ('-' for stdout).",
+        ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """The model as a re-importable .tar.gz (default), its car archive, or its logs and metrics."""
     if car and logs:
         raise InvalidRequest("--car/--logs", "choose --car or --logs, not both")
+    suffix = "-car-model.tar.gz" if car else "-logs.tar.gz" if logs else ".tar.gz"
+    target = None if str(output) == "-" else download_target(output, f"{name}{suffix}", force)
     service = _service(data_dir)
     model = service.get(name)
-    suffix = "-car-model.tar.gz" if car else "-logs.tar.gz" if logs else ".tar.gz"
-    target = output or Path(f"{name}{suffix}")
     store = service.deps.store
-    if str(target) == "-":
+    if target is None:
         _write(store, model, sys.stdout.buffer, car, logs)
         return
-    part = target.with_name(target.name + ".part")
-    try:
-        with part.open("wb") as out:
-            _write(store, model, out, car, logs)
-        part.replace(target)
-    finally:
-        part.unlink(missing_ok=True)
-    Console(stderr=True).print(f"Wrote {target} ({human_size(target.stat().st_size)})")
+    with new_file(target, replace=force) as out:
+        _write(store, model, out, car, logs)
+    console(stderr=True).print(f"Wrote {escape(str(target))} ({human_size(target.stat().st_size)})")
+
+
+def download_target(output: Path | None, default_name: str, force: bool) -> Path:
+    """Where a download goes: the file named, or `default_name` in the folder named; checked first."""
+    target = Path(default_name) if output is None else output
+    if target.is_dir():
+        target = target / default_name
+    if not target.parent.is_dir():
+        raise InvalidRequest("--output", f"the folder {target.parent} does not exist; create it first")
+    if target.is_dir():
+        raise InvalidRequest("--output", f"{target} is a folder; name a file to write")
+    if target.exists() and not force:
+        raise InvalidRequest("--output", f"{target} exists; use --force to replace it")
+    return target
 
 
 def _write(store: ModelStore, model: Model, out: BinaryIO, car: bool, logs: bool) -> None:

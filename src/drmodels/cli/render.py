@@ -10,10 +10,12 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
@@ -97,12 +99,20 @@ def print_model(console: Console, model: Model) -> None:
             console.print(f"   {e.at:%Y-%m-%d %H:%M:%S}  {e.kind:<14} {escape(e.message)}", highlight=False)
 
 
+class _Speed(ProgressColumn):
+    """Transfer speed in the binary units every other size is printed in."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("?" if speed is None else f"{human_size(int(speed))}/s", style="progress.data.speed")
+
+
 def transfer_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        DownloadColumn(binary_units=True),
+        _Speed(),
         TextColumn("{task.fields[files]}"),
         TimeElapsedColumn(),
         console=console,

@@ -1,17 +1,35 @@
-"""Open the registry: an engine on SQLite (default) or PostgreSQL, migrated to head on open."""
+"""Open the registry: an engine on SQLite (default) or PostgreSQL, migrated to head on open.
+
+Many processes may open one registry at once (parallel imports, workers, the server), so:
+- on SQLite every transaction starts with BEGIN IMMEDIATE: writers queue on the database lock
+  (busy timeout) instead of failing when two read-then-write transactions meet;
+- migrations run in one transaction under a lock (SQLite's write lock, a PostgreSQL advisory lock):
+  the first process migrates, the others then find the registry at head.
+A registry that cannot be used (a bad URL, a server that does not answer, a file that is not a
+database, one written by a newer drmodels) is a ConfigError of one line.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.orm import Session, sessionmaker
 
+from drmodels.errors import ConfigError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_S = 30
+MIGRATION_LOCK = 0x64726D6F
+"""The PostgreSQL advisory lock id the migrations run under ('drmo')."""
 
 
 def default_url(data_dir: Path) -> str:
@@ -25,13 +43,38 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+def shown(url: str) -> str:
+    """The URL as messages may show it: without its password."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
+    dbapi_conn.isolation_level = None  # the driver begins nothing itself: _begin_immediate does
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; safe with WAL
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_immediate(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _engine(url: str) -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "begin", _begin_immediate)
+    return engine
 
 
 class Registry:
@@ -39,17 +82,30 @@ class Registry:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        if url.startswith("sqlite"):
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-        if migrate:
-            command.upgrade(alembic_config(url), "head")
+        try:
+            self.engine = _engine(url)
+            if migrate:
+                self._migrate()
+        except ConfigError:
+            raise
+        except (sa.exc.SQLAlchemyError, CommandError, OSError, ImportError, ValueError) as exc:
+            raise ConfigError(f"registry {shown(url)}: {_why(exc)}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _migrate(self) -> None:
+        cfg = alembic_config(self.url)
+        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            current = set(MigrationContext.configure(conn).get_current_heads())
+            if current - known:
+                raise ConfigError(
+                    f"registry {shown(self.url)} was written by a newer drmodels (revision "
+                    f"{', '.join(sorted(current - known))}); upgrade drmodels to use it"
+                )
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -59,3 +115,24 @@ class Registry:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _why(exc: BaseException) -> str:
+    """One line on why the registry cannot be opened."""
+    if isinstance(exc, sa.exc.ArgumentError | sa.exc.NoSuchModuleError):
+        return (
+            f"not a database URL ({exc}); use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB "
+            "(DRMODELS_REGISTRY_URL)"
+        )
+    if isinstance(exc, ImportError):
+        return (
+            f"its database driver is not installed ({exc}); for PostgreSQL: pip install 'drmodels[postgres]'"
+        )
+    if isinstance(exc, sa.exc.DatabaseError):
+        inner = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if "file is not a database" in inner:
+            return "the file is not a SQLite database; point DRMODELS_REGISTRY_URL or --data-dir elsewhere"
+        return f"cannot be opened ({inner})"
+    if isinstance(exc, OSError):
+        return f"its folder cannot be created ({exc.strerror or exc})"
+    return str(exc).splitlines()[0]
