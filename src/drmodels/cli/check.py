@@ -39,10 +39,7 @@ def check(
     limits = settings().limits()
     report, tensors = check_location(source, limits, source_opener(), role_arn=role_arn, deep=deep)
     if as_json:
-        out = report.as_dict()
-        if tensors is not None:
-            out["checkpoints"] = tensors
-        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(report.as_dict(tensors), indent=2, ensure_ascii=False))
     else:
         print_report(console(), report)
     raise typer.Exit(0 if report.importable else 1)
