@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import DataDir, settings
 from drmodels.cli.render import print_model, transfer_bar
 from drmodels.errors import InvalidRequest
@@ -18,7 +20,11 @@ from drmodels.registry.statuses import ModelStatus
 
 if TYPE_CHECKING:
     from drmodels.service.bulk import BulkProgress, BulkResult
+    from drmodels.service.deps import Deps
     from drmodels.service.imports.progress import Progress as JobProgress
+
+INTERRUPTED = 130
+"""The exit status of a command stopped by Ctrl-C (128 + SIGINT)."""
 
 
 def import_model(
@@ -45,32 +51,49 @@ def import_model(
         ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", metavar="N", help="Imports run at once (bulk).")] = 4,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Bulk: retry rows whose model ended IMPORT_ERROR.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Bulk: print one JSON result per row.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify."""
+    """Import a DeepRacer model: check it, copy what the plan names, build the car archive, verify.
+
+    A manifest runs again safely: rows already READY are skipped, failed ones are retried with
+    --retry-failed. Ctrl-C stops an import cleanly (nothing of it is kept) and says how to retry it.
+    """
     from drmodels.bootstrap import build
-    from drmodels.service.imports.job import run_import
     from drmodels.service.models import ModelService
     from drmodels.service.tasks import IMPORT
 
-    console = Console()
+    console = make_console()
     if manifest is not None:
         if source is not None or name is not None:
             raise InvalidRequest("manifest", "give either SOURCE --name NAME or --manifest FILE, not both")
-        raise typer.Exit(_bulk(console, data_dir, manifest, workers))
+        raise typer.Exit(_bulk(console, data_dir, manifest, workers, retry_failed, as_json))
     if source is None or name is None:
         raise InvalidRequest("source", "give SOURCE and --name NAME (or --manifest FILE.csv)")
     deps = build(settings(data_dir))
     service = ModelService(deps)
     accepted = service.accept(name, source, description, role_arn)
-    console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING")
+    console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING", highlight=False)
     if not wait:
         deps.runner.submit(IMPORT, accepted.job_id)
         console.print(
             f"Import job {accepted.job_id} runs in the background; "
-            f"follow it with `drmodels models show {name}`."
+            f"follow it with `drmodels models show {name}`.",
+            highlight=False,
         )
         return
+    status = run_here(console, deps, accepted.job_id, name)
+    print_model(console, service.get(name))
+    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+
+
+def run_here(console: Console, deps: Deps, job_id: int, name: str) -> str:
+    """Run the import job in this process with a progress bar; Ctrl-C stops it cleanly and says so."""
+    from drmodels.service.imports.job import run_import
+
     with transfer_bar(console) as bar:
         task = bar.add_task(escape(name), total=None, files="")
 
@@ -82,19 +105,30 @@ def import_model(
                 files=f"{p.files_done}/{p.files_total} files · {p.stage}",
             )
 
-        status = run_import(accepted.job_id, deps, show)
-    print_model(console, service.get(name))
-    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+        try:
+            return run_import(job_id, deps, show)
+        except KeyboardInterrupt:
+            bar.stop()
+            make_console(stderr=True).print(
+                f"[yellow]Interrupted:[/] the import of {escape(name)} stopped; nothing of it was kept "
+                f"(the model is IMPORT_ERROR). Start it again with `drmodels models retry {escape(name)}`, "
+                f"or forget it with `drmodels models delete {escape(name)}`.",
+                highlight=False,
+            )
+            raise typer.Exit(INTERRUPTED) from None
 
 
-def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int) -> int:
+def _bulk(
+    console: Console, data_dir: Path | None, manifest: Path, workers: int, retry_failed: bool, as_json: bool
+) -> int:
     from drmodels.bootstrap import build
     from drmodels.service.bulk import bulk_import, read_manifest
     from drmodels.service.models import ModelService
 
     rows = read_manifest(manifest)
     service = ModelService(build(settings(data_dir)))
-    with transfer_bar(console) as bar:
+    bar_console = make_console(stderr=True) if as_json else console
+    with transfer_bar(bar_console) as bar:
         task = bar.add_task(f"{len(rows)} models", total=None, files="")
 
         def show(p: BulkProgress) -> None:
@@ -105,39 +139,60 @@ def _bulk(console: Console, data_dir: Path | None, manifest: Path, workers: int)
                 files=f"{p.files_done} files · {p.models_done}/{p.models_total} models done",
             )
 
-        result = bulk_import(service, rows, workers, show)
-    _summary(console, result)
+        result = bulk_import(service, rows, workers, show, retry_failed=retry_failed)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in result.rows], indent=2, ensure_ascii=False))
+    else:
+        _summary(console, result)
+    if result.interrupted:
+        make_console(stderr=True).print(
+            "[yellow]Interrupted:[/] the imports still running were stopped (nothing of them kept). "
+            f"Run `drmodels import --manifest {escape(str(manifest))} --retry-failed` to finish the rest.",
+            highlight=False,
+        )
+        return INTERRUPTED
     return 0 if result.ok else 1
 
 
 def _summary(console: Console, result: BulkResult) -> None:
+    from drmodels.service.bulk import Action
+
     counts = Counter[tuple[str, str]]()
-    for _row, model in result.imported:
-        status = model.status if model else "MISSING"
-        counts[(status, (model.error_code if model else None) or "")] += 1
-    for _row, _reason in result.refused:
-        counts[("REFUSED", "REQUEST")] += 1
+    for r in result.rows:
+        if r.action is Action.REFUSED:
+            counts[("REFUSED", "REQUEST")] += 1
+        elif r.action is Action.SKIPPED:
+            counts[("SKIPPED", r.model.status if r.model else "")] += 1
+        else:
+            status = r.model.status if r.model else "MISSING"
+            counts[(status, (r.model.error_code if r.model else None) or "")] += 1
     table = Table(title="Import results")
     table.add_column("Status")
     table.add_column("Code")
     table.add_column("Models", justify="right")
     for (status, code), n in sorted(counts.items()):
-        style = "green" if status == ModelStatus.READY else "red"
+        style = "green" if status == ModelStatus.READY else "yellow" if status == "SKIPPED" else "red"
         table.add_row(f"[{style}]{status}[/]", code or "-", str(n))
     console.print(table)
     failures = Table(title="Not imported")
-    failures.add_column("Line", justify="right")
-    failures.add_column("Name")
-    failures.add_column("Code")
-    failures.add_column("Why")
-    for row, reason in result.refused:
-        failures.add_row(str(row.line), escape(row.name), "REQUEST", escape(reason))
-    for row, model in result.imported:
-        if model is not None and model.status != ModelStatus.READY:
-            why = (model.error_details or [{}])[0].get("explanation", "")
-            failures.add_row(str(row.line), escape(row.name), model.error_code or "", escape(str(why)))
+    for column in ("Line", "Name", "Code", "Why"):
+        failures.add_column(column, justify="right" if column == "Line" else "left")
+    for r in result.rows:
+        if r.action is Action.SKIPPED and r.model is not None and r.model.status == ModelStatus.READY:
+            continue
+        if r.action in (Action.REFUSED, Action.SKIPPED):
+            code = "REQUEST" if r.action is Action.REFUSED else "SKIPPED"
+            failures.add_row(str(r.row.line), escape(r.row.name), code, escape(r.reason or ""))
+        elif r.model is not None and r.model.status != ModelStatus.READY:
+            why = (r.model.error_details or [{}])[0].get("explanation", "")
+            failures.add_row(str(r.row.line), escape(r.row.name), r.model.error_code or "", escape(str(why)))
     if failures.row_count:
         console.print(failures)
+    skipped = sum(
+        1 for r in result.rows if r.action is Action.SKIPPED and r.model and r.model.status == "READY"
+    )
+    if skipped:
+        console.print(f"{skipped} row{'s' * (skipped != 1)} already imported (READY): skipped.")
 
 
 def register(app: typer.Typer) -> None:

@@ -83,17 +83,25 @@ def retry_model(
     data_dir: DataDir = None,
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
-    from drmodels.service.imports.job import run_import
+    from drmodels.cli.imports import run_here
     from drmodels.service.tasks import IMPORT
 
     service = _service(data_dir)
     job_id = service.retry(name)
+    out = console()
     if not wait:
         service.deps.runner.submit(IMPORT, job_id)
-        console().print(f"Retrying {escape(name)}: job {job_id} runs in the background")
+        out.print(f"Retrying {escape(name)}: job {job_id} runs in the background")
         return
-    status = run_import(job_id, service.deps)
-    print_model(console(), service.get(name))
+    status = run_here(out, service.deps, job_id, name)
+    if status == ModelStatus.IMPORTING:
+        out.print(
+            f"Job {job_id} of {escape(name)} is running in another process; follow it with "
+            f"`drmodels models show {escape(name)}`.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    print_model(out, service.get(name))
     raise typer.Exit(0 if status == ModelStatus.READY else 1)
 
 

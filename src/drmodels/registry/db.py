@@ -3,14 +3,17 @@
 Many processes may open one registry at once (parallel imports, workers, the server), so:
 - on SQLite every transaction starts with BEGIN IMMEDIATE: writers queue on the database lock
   (busy timeout) instead of failing when two read-then-write transactions meet;
-- migrations run in one transaction under a lock (SQLite's write lock, a PostgreSQL advisory lock):
-  the first process migrates, the others then find the registry at head.
+- opening runs under a lock (a lock file beside a SQLite database, a PostgreSQL advisory lock), so
+  the first process creates the database, switches it to WAL and migrates it, and the others then
+  find it ready (SQLite answers "database is locked" at once, without waiting, to a second process
+  switching a new file to WAL).
 A registry that cannot be used (a bad URL, a server that does not answer, a file that is not a
 database, one written by a newer drmodels) is a ConfigError of one line.
 """
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,12 +68,30 @@ def _begin_immediate(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_file(url: str) -> Path | None:
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextmanager
+def _opening(url: str) -> Iterator[None]:
+    """Hold the lock file of a SQLite database while it is opened (created, migrated)."""
+    path = _sqlite_file(url)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     sa.event.listen(engine, "begin", _begin_immediate)
@@ -83,9 +104,10 @@ class Registry:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         try:
-            self.engine = _engine(url)
-            if migrate:
-                self._migrate()
+            with _opening(url):
+                self.engine = _engine(url)
+                if migrate:
+                    self._migrate()
         except ConfigError:
             raise
         except (sa.exc.SQLAlchemyError, CommandError, OSError, ImportError, ValueError) as exc:

@@ -24,6 +24,7 @@ class Claim:
     role_arn: str | None
     fresh: bool
     """A first attempt on a new model: the store holds nothing of it yet."""
+    model_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def claim(
             )
         )
         fresh = job.attempts == 1 and len(model.jobs) == 1
-        return Claim(model.id, job.source, job.role_arn, fresh)
+        return Claim(model.id, job.source, job.role_arn, fresh, model.name)
 
 
 def final_status(registry: Registry, job_id: int) -> ModelStatus:
@@ -76,6 +77,15 @@ def final_status(registry: Registry, job_id: int) -> ModelStatus:
     with registry.session() as s:
         job = s.get(ImportJob, job_id)
         return ModelStatus(job.model.status) if job is not None else ModelStatus.IMPORT_ERROR
+
+
+def queued_model(registry: Registry, job_id: int) -> tuple[str, str] | None:
+    """The model (id, name) of a job no worker has claimed yet (None once claimed, finished or gone)."""
+    with registry.session() as s:
+        job = s.get(ImportJob, job_id)
+        if job is None or job.status != JobStatus.QUEUED:
+            return None
+        return job.model.id, job.model.name
 
 
 def save_progress(

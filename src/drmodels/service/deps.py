@@ -20,6 +20,10 @@ class SourceOpener(Protocol):
 
     def __call__(self, location: str, role_arn: str | None = None, /) -> Source: ...
 
+    def check(self, location: str, role_arn: str | None = None, /) -> None:
+        """Refuse (SourceError) what can never be opened, without listing or contacting anything."""
+        ...
+
 
 class Runner(Protocol):
     """Runs jobs somewhere (this process's pool, a detached process, workers) by kind and id (tasks.py)."""

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from drmodels.adapters.store.local import LocalStore, file_md5
+from drmodels.adapters.store.local import PARTS, LocalStore, file_md5
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.service.deps import RetryPolicy
 from drmodels.service.imports.job import run_import
@@ -177,9 +177,9 @@ def test_worker_killed_mid_copy_then_retry_completes(
     try:
         fault_proxy.wait_hit(rule)
         store_model = data_dir / "store" / model_prefix(accepted.model_id)
-        # half of the checkpoint has reached our store when the worker dies
+        # half of the checkpoint has reached our store (a part file) when the worker dies
         deadline = time.monotonic() + 60
-        while not [p for p in _files(store_model) if ".part-" in p.name]:  # readiness, not timing
+        while not _files(data_dir / "store" / PARTS):  # readiness, not timing
             assert time.monotonic() < deadline, "the copy never reached the store"
             time.sleep(0.05)
         assert svc.get("killed").status == "IMPORTING"

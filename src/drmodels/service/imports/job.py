@@ -7,6 +7,7 @@ from an earlier, interrupted attempt is either kept (complete and matching) or r
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from drmodels.adapters.ports import Source, SourceError, StoredObject
@@ -25,23 +26,44 @@ from drmodels.service.deps import Deps
 from drmodels.service.imports.copy import copy_all
 from drmodels.service.imports.package import build_car
 from drmodels.service.imports.prefetch import Prefetching
-from drmodels.service.imports.progress import Listener, Tracker
+from drmodels.service.imports.progress import Listener, Stopped, Tracker
 from drmodels.service.imports.verify import reconcile, verify
 from drmodels.service.jobs import owner_alive, worker_id
 from drmodels.service.shapes import car_configuration
 from drmodels.service.store_keys import model_prefix, virtual_key, virtual_prefix
 
 
-def run_import(job_id: int, deps: Deps, listener: Listener | None = None) -> ModelStatus:
-    """Run (or resume) one import job; returns the model's final status."""
+def interrupted(name: str) -> Problem:
+    return error(
+        Code.SERVICE_ERROR,
+        "",
+        "the import was interrupted (Ctrl-C or a stop request) before it finished; nothing of it was kept",
+        f"Start it again with `drmodels models retry {name}`, or forget it with "
+        f"`drmodels models delete {name}`.",
+    )
+
+
+def run_import(
+    job_id: int, deps: Deps, listener: Listener | None = None, stop: threading.Event | None = None
+) -> ModelStatus:
+    """Run (or resume) one import job; returns the model's final status.
+
+    Stopped (`stop` set, or Ctrl-C: KeyboardInterrupt, raised again) it ends IMPORT_ERROR with
+    nothing kept, so the model can be retried or deleted at once.
+    """
     now = deps.clock()
     claim = job_records.claim(deps.registry, job_id, worker_id(), now, lambda job: owner_alive(job.owner))
     if claim is None:
         return job_records.final_status(deps.registry, job_id)
     try:
-        outcome = _import(job_id, claim, deps, listener)
+        outcome = _import(job_id, claim, deps, listener, stop)
     except ImportFailed as exc:
         _fail(job_id, claim.model_id, list(exc.problems), deps)
+        return ModelStatus.IMPORT_ERROR
+    except (Stopped, KeyboardInterrupt) as exc:
+        _fail(job_id, claim.model_id, [interrupted(claim.model_name)], deps)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         return ModelStatus.IMPORT_ERROR
     except Exception as exc:
         problem = error(
@@ -84,12 +106,23 @@ def _inspect(claim: Claim, deps: Deps) -> _Inspected:
     return _Inspected(source.inner, report, metadata, data)
 
 
-def _import(job_id: int, claim: Claim, deps: Deps, listener: Listener | None) -> Outcome:
+def abandon(job_id: int, deps: Deps) -> None:
+    """A job that will not run after all (its bulk import was interrupted first): IMPORT_ERROR as
+    interrupted, unless a worker claimed it meanwhile."""
+    model = job_records.queued_model(deps.registry, job_id)
+    if model is not None:
+        model_id, name = model
+        job_records.mark_failed(deps.registry, job_id, model_id, [interrupted(name)], 0, deps.clock())
+
+
+def _import(
+    job_id: int, claim: Claim, deps: Deps, listener: Listener | None, stop: threading.Event | None
+) -> Outcome:
     found = _inspect(claim, deps)
     plan, model_id = found.report.plan, claim.model_id
     wanted = {virtual_key(model_id, o.key): o for o in plan.objects}
     kept = {} if claim.fresh else reconcile(model_id, wanted, deps.store)
-    tracker = Tracker(job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener)
+    tracker = Tracker(job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener, stop)
     for key in kept:
         tracker.already_done(wanted[key].size)
     todo = [(k, o) for k, o in wanted.items() if k not in kept]

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drmodels.errors import DrmodelsError
 from drmodels.registry import jobs
 from drmodels.service.deps import Deps
 
@@ -26,13 +27,23 @@ class Progress:
 Listener = Callable[[Progress], None]
 
 
+class Stopped(DrmodelsError):
+    """The import was asked to stop (Ctrl-C, or a bulk import interrupted): its copies end here."""
+
+
 class Tracker:
     """Counts bytes and files copied; the registry write doubles as the job's heartbeat."""
 
     def __init__(
-        self, job_id: int, deps: Deps, bytes_total: int, files_total: int, listener: Listener | None
+        self,
+        job_id: int,
+        deps: Deps,
+        bytes_total: int,
+        files_total: int,
+        listener: Listener | None,
+        stop: threading.Event | None = None,
     ) -> None:
-        self.job_id, self.deps, self.listener = job_id, deps, listener
+        self.job_id, self.deps, self.listener, self.stop = job_id, deps, listener, stop
         self.bytes_total, self.files_total = bytes_total, files_total
         self.bytes_done = self.files_done = 0
         self.stage = "copy"
@@ -45,6 +56,8 @@ class Tracker:
         self.files_done += 1
 
     def add_bytes(self, n: int) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped("the import was stopped")
         with self._lock:
             self.bytes_done += n
         self._tell()
