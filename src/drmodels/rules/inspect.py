@@ -117,7 +117,7 @@ def _mandatory(state: Inspection, key: str, checker: Checker, what: str) -> bool
     if key in state.unusable:
         state.add(
             error(
-                Code.FILE_DOES_NOT_EXIST,
+                state.unusable_code(key),
                 key,
                 f"{key} is there but {state.unusable[key].unusable}, so the import cannot read it.",
                 f"Replace {state.place(key)} with the file itself, readable by the user running drmodels.",
@@ -261,10 +261,9 @@ def _unusable(state: Inspection) -> None:
     for key, info in sorted(state.unusable.items()):
         if key in named:
             continue
-        unreadable = "cannot be read" in (info.unusable or "")
         state.add(
             warning(
-                Code.ACCESS_DENIED_TO_BUCKET if unreadable else Code.FILE_DOES_NOT_EXIST,
+                state.unusable_code(key),
                 key,
                 f"{key} {info.unusable}; it is not read or imported.",
                 f"If the model needs it, replace {state.place(key)} with the file itself, readable by "

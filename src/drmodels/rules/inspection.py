@@ -55,6 +55,11 @@ class Inspection:
             )
         return planned
 
+    def unusable_code(self, key: str) -> Code:
+        """A file there but unreadable is what S3 calls access denied; a link or a FIFO is not a file."""
+        reason = self.unusable[key].unusable or ""
+        return Code.ACCESS_DENIED_TO_BUCKET if "cannot be read" in reason else Code.FILE_DOES_NOT_EXIST
+
     def content(self, key: str) -> bytes | None:
         return self.contents.get(key)
 

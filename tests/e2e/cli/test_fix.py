@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 from pathlib import Path
 
@@ -121,3 +122,88 @@ def test_fix_refuses_what_is_not_a_folder(tmp_path: Path) -> None:
     archive = mf.console_model(tmp_path / "m").pack(tmp_path / "m.tar.gz")
     result = runner.invoke(app, ["fix", str(archive)])
     assert result.exit_code == 2 and "not a folder" in result.output
+
+
+# --- fix never makes a folder worse (issue 14) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["model", "ip"])
+def test_a_folder_one_level_off_is_refused_with_the_reason(tmp_path: Path, level: str) -> None:
+    folder = mf.drfc_upload(tmp_path / "m")
+    folder.write("ip/done", b"done")
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["fix", str(folder.root / level)])
+    assert result.exit_code == 2
+    assert (
+        f"looks like the {level}/ folder itself" in result.stderr and "Nothing was written" in result.stderr
+    )
+    assert snapshot(tmp_path) == before  # no model/model/.coach_checkpoint, no ip/ip/
+
+
+def test_a_pointer_to_a_checkpoint_without_files_is_not_written(tmp_path: Path) -> None:
+    folder = mf.drfc_upload(tmp_path).write("model/coach_checkpoint", "99_Step-1.ckpt\n")
+    changes = plan_fixes(tmp_path, Limits()).changes
+    assert not any(c.repair.target == "model/.coach_checkpoint" for c in changes)
+    assert not folder.has("model/.coach_checkpoint")
+
+
+def test_a_refused_metadata_file_is_not_copied_into_place(tmp_path: Path) -> None:
+    folder = mf.drfc_upload(tmp_path).remove("model/model_metadata.json")
+    folder.write("custom_files/model_metadata.json", '{"action_space": "broken"}')
+    changes = plan_fixes(tmp_path, Limits()).changes
+    assert "model/model_metadata.json" not in {c.repair.target for c in changes}
+    report = check_source(FolderSource(tmp_path), Limits())
+    [missing] = [p for p in report.errors if p.path == "model/model_metadata.json"]
+    assert "refused too" in missing.explanation and not missing.auto_fix
+
+
+def test_a_misplaced_checkpoints_json_is_copied_so_the_plan_keeps_best_and_last(tmp_path: Path) -> None:
+    folder = mf.drfc_upload(tmp_path).remove("model/coach_checkpoint")
+    json_text = mf.dumps({"best_checkpoint": {"name": "16_Step-32917.ckpt"},
+                          "last_checkpoint": {"name": "17_Step-37295.ckpt"}})  # fmt: skip
+    folder.write("deepracer_checkpoints.json", json_text)
+    apply_fixes(tmp_path, plan_fixes(tmp_path, Limits()).changes)
+    assert folder.read("model/deepracer_checkpoints.json") == json_text
+    assert not folder.has("model/.coach_checkpoint")
+    report = check_source(FolderSource(tmp_path), Limits())
+    assert report.importable and report.plan.checkpoints == ("16_Step-32917.ckpt", "17_Step-37295.ckpt")
+
+
+def test_dry_run_answers_like_check(tmp_path: Path) -> None:
+    mf.drfc_upload(tmp_path).remove("model/coach_checkpoint")  # no pointer source: still refused after
+    result = runner.invoke(app, ["fix", str(tmp_path), "--dry-run", "--no-deep"])
+    assert result.exit_code == 1 and "✘ Not importable" in result.output
+
+
+def test_written_files_honour_the_umask(tmp_path: Path) -> None:
+    folder = mf.drfc_upload(tmp_path)
+    old = os.umask(0o022)
+    try:
+        apply_fixes(tmp_path, plan_fixes(tmp_path, Limits()).changes)
+    finally:
+        os.umask(old)
+    for key in ("reward_function.py", "model/.coach_checkpoint", "model/model.tar.gz"):
+        assert (folder.root / key).stat().st_mode & 0o777 == 0o644, key
+
+
+def test_fix_strips_a_byte_order_mark(tmp_path: Path) -> None:
+    folder = mf.console_model(tmp_path)
+    original = folder.read("model/model_metadata.json")
+    folder.write("model/model_metadata.json", b"\xef\xbb\xbf" + original)
+    result = runner.invoke(app, ["fix", str(tmp_path), "--no-deep"])
+    assert result.exit_code == 0, result.output
+    assert "strip the byte order mark (BOM) from model/model_metadata.json" in result.output
+    assert folder.read("model/model_metadata.json") == original
+
+
+def test_checkpoint_by_the_name_check_prints(tmp_path: Path) -> None:
+    folder = mf.drfc_upload(tmp_path).remove("model/coach_checkpoint")
+    apply_fixes(tmp_path, plan_fixes(tmp_path, Limits(), "16_Step-32917.ckpt").changes)
+    assert folder.read("model/.coach_checkpoint") == b"16_Step-32917.ckpt"
+
+
+def test_a_checkpoint_choice_ignored_says_so(tmp_path: Path) -> None:
+    mf.console_model(tmp_path)
+    result = runner.invoke(app, ["fix", str(tmp_path), "--checkpoint", "3", "--no-deep"])
+    assert result.exit_code == 0
+    assert "--checkpoint 3 is ignored" in " ".join(result.output.split())

@@ -189,18 +189,23 @@ def copy_all(
         on_file()
 
     workers = max(1, min(workers, source.concurrent_reads, len(todo)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="copy") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="copy")
+    futures = []
+    try:
         futures = [pool.submit(one, dest, info) for dest, info in sorted(todo, key=lambda t: -t[1].size)]
-        try:
-            finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        except BaseException:
-            interrupted.set()
-            for f in futures:
-                f.cancel()
-            raise
+        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in pending:
             f.cancel()
-        failures = [f.exception() for f in finished if f.exception() is not None]
+        wait(futures)
+    except BaseException:  # Ctrl-C wherever it lands: no copy may still be writing when this returns
+        interrupted.set()
+        for f in futures:
+            f.cancel()
+        wait(futures)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    failures = [f.exception() for f in finished if f.exception() is not None]
     failures += [f.exception() for f in pending if not f.cancelled() and f.exception() is not None]
     stops = [f for f in failures if isinstance(f, Stopped)]
     if stops:
