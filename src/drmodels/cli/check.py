@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from drmodels.bootstrap import source_opener
-from drmodels.cli.console import console
+from drmodels.cli.console import console, strict_json
 from drmodels.cli.options import settings
 from drmodels.cli.render import print_report
 from drmodels.service.check import check_location
@@ -39,7 +38,7 @@ def check(
     limits = settings().limits()
     report, tensors = check_location(source, limits, source_opener(), role_arn=role_arn, deep=deep)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(tensors), indent=2, ensure_ascii=False))
+        typer.echo(strict_json(report.as_dict(tensors)))
     else:
         print_report(console(), report)
     raise typer.Exit(0 if report.importable else 1)

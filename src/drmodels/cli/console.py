@@ -6,6 +6,9 @@ unbounded, so tables keep each row on one line and nothing is folded.
 
 from __future__ import annotations
 
+import json
+import math
+
 from rich.console import Console
 
 UNBOUNDED = 100_000
@@ -17,3 +20,19 @@ def console(*, stderr: bool = False) -> Console:
     if out.is_terminal:
         return out
     return Console(stderr=stderr, soft_wrap=True, width=UNBOUNDED)
+
+
+def strict_json(value: object) -> str:
+    """Strict JSON for --json output: a non-finite number (a model stored before drmodels refused
+    them) is null, never the `NaN` / `Infinity` that JSON parsers reject."""
+    return json.dumps(_finite(value), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

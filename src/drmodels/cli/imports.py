@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from drmodels.cli.console import console as make_console
+from drmodels.cli.console import strict_json
 from drmodels.cli.options import DataDir, settings
 from drmodels.cli.render import print_model, transfer_bar
 from drmodels.errors import InvalidRequest
@@ -141,7 +141,7 @@ def _bulk(
 
         result = bulk_import(service, rows, workers, show, retry_failed=retry_failed)
     if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in result.rows], indent=2, ensure_ascii=False))
+        typer.echo(strict_json([r.as_dict() for r in result.rows]))
     else:
         _summary(console, result)
     if result.interrupted:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO
@@ -11,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from drmodels.cli.console import console
+from drmodels.cli.console import console, strict_json
 from drmodels.cli.options import DataDir, ModelName, settings
 from drmodels.cli.render import print_model, status_text
 from drmodels.errors import InvalidRequest
@@ -46,7 +45,7 @@ def list_models(
 
     models = _service(data_dir).list()
     if as_json:
-        typer.echo(json.dumps([model_shape(m, history=False) for m in models], indent=2))
+        typer.echo(strict_json([model_shape(m, history=False) for m in models]))
         return
     table = Table()
     for col in ("Name", "Status", "Error", "Size", "Created"):
@@ -72,7 +71,7 @@ def show_model(
 
     model = _service(data_dir).get(name)
     if as_json:
-        typer.echo(json.dumps(model_shape(model), indent=2))
+        typer.echo(strict_json(model_shape(model)))
     else:
         print_model(console(), model)
 

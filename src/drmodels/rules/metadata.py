@@ -332,7 +332,7 @@ def _discrete(space: list[Any], found: _Findings) -> tuple[tuple[float, float], 
                 ("action_space", i, "index"),
                 f"is {action.index} at position {i}; the car and "
                 "the simulator use the position in the list, not this index",
-                "Nothing to do unless you expected the index to reorder actions.",
+                "Reorder the actions if you expected the index to order them.",
             )
     return tuple(actions)
 

@@ -234,3 +234,16 @@ def test_store_bucket_missing_or_no_credentials(
         monkeypatch.delenv(name)
     one_line_error(run("models", "list", DRMODELS_STORE_URL="s3://any/x"), "No usable AWS credentials")
     assert not (env / "data").exists()
+
+
+def test_json_output_is_strict_even_for_rows_stored_before(imported: Path) -> None:
+    """A model stored before non-finite numbers were refused still prints as JSON parsers read it."""
+    with sqlite3.connect(imported / "data" / "registry.sqlite3") as conn:
+        conn.execute(
+            """UPDATE models SET car_configuration = '{"ActionSpace": {"Speed": [NaN, Infinity]}}'"""
+        )
+    for args in (("models", "show", "m", "--json"), ("models", "list", "--json")):
+        text = run(*args).stdout
+        parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the output"))
+        shape = parsed if isinstance(parsed, dict) else parsed[0]
+        assert shape["CarConfiguration"]["ActionSpace"]["Speed"] == [None, None]

@@ -18,7 +18,7 @@ from drmodels.rules.problems import Code
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 16 * 1024**3
-REPACK = "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .` (or zip the folder)."
+REPACK = "Pack the model's folder again: from inside it, `tar -czf ../model.tar.gz .` (or zip the folder)."
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 

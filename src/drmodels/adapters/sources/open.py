@@ -16,6 +16,7 @@ from typing import Any
 
 from drmodels.adapters.ports import Source, SourceError
 from drmodels.adapters.s3.client import make_s3_client
+from drmodels.adapters.sources.archive import REPACK
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.adapters.sources.tarball import TarballSource
@@ -124,7 +125,7 @@ def open_path(location: str, role_arn: str | None = None) -> Source:
         raise SourceError(
             Code.MODEL_VALIDATION_SERVICE_ERROR,
             f"{location} is not {CLAIMS[claimed]} file ({describe(head)}), so it is not a {claimed} archive.",
-            "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .` (or zip the folder).",
+            REPACK,
         )
     raise SourceError(
         Code.FILE_DOES_NOT_EXIST,
