@@ -86,26 +86,25 @@ def metadata_with(**changes: object) -> str:
     return json.dumps({**METADATA, **changes})
 
 
-def link(key: str, target: str) -> Callable[[Path], Path]:
+def replaced(key: str, make: Callable[[Path], None]) -> Callable[[Path], Path]:
+    """Put at `key` what `make` creates there (a link, a FIFO) instead of a regular file."""
+
     def mutate(root: Path) -> Path:
         path = root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        path.symlink_to(target)
+        make(path)
         return root
 
     return mutate
+
+
+def link(key: str, target: str) -> Callable[[Path], Path]:
+    return replaced(key, lambda path: path.symlink_to(target))
 
 
 def fifo(key: str) -> Callable[[Path], Path]:
-    def mutate(root: Path) -> Path:
-        path = root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-        os.mkfifo(path)
-        return root
-
-    return mutate
+    return replaced(key, os.mkfifo)
 
 
 def archive(*members: tuple[tarfile.TarInfo, bytes], cut: int = 0) -> Callable[[Path], Path]:

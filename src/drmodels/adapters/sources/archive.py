@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Generic, TypeVar
 
-from drmodels.adapters.ports import SourceError
+from drmodels.adapters.ports import SourceError, not_listed, read_capped
 from drmodels.rules import layout
+from drmodels.rules.names import decoded
+from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
+
+M = TypeVar("M")
+"""A member of an archive (tarfile.TarInfo, zipfile.ZipInfo)."""
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 16 * 1024**3
@@ -64,3 +72,61 @@ def common_top(names: list[str]) -> str:
         return ""
     top = tops.pop()
     return "" if top in ("model", "ip", "metrics", "logs") else top + "/"
+
+
+class ArchiveSource(Generic[M]):
+    """What the tar and zip sources share: where the archive is, its caps, its members listed once."""
+
+    def __init__(
+        self,
+        path: Path,
+        location: str | None = None,
+        *,
+        max_members: int = MAX_MEMBERS,
+        max_total_bytes: int = MAX_TOTAL_BYTES,
+    ) -> None:
+        self.path = path
+        self.max_members = max_members
+        self.max_total_bytes = max_total_bytes
+        self._location = location or str(path)
+        self._members: dict[str, M] = {}
+        self._listed = False
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def concurrent_reads(self) -> int:
+        return 1  # one archive file read through one handle: members are read one at a time
+
+    def caps(self) -> Caps:
+        return Caps(self.location, self.max_members, self.max_total_bytes)
+
+    def publish(self, files: dict[str, M], size: Callable[[M], int]) -> Iterator[ObjectInfo]:
+        """The files (by path in the archive) as objects, a single top folder stepped into."""
+        prefix = common_top(list(files))
+        self._members = {name[len(prefix) :]: m for name, m in files.items() if name.startswith(prefix)}
+        self._listed = True
+        for key, member in self._members.items():
+            shown, unusable = decoded(key)
+            yield ObjectInfo(shown, size(member), None, unusable)
+
+    def member(self, key: str) -> M:
+        """The listed member under `key` (the archive is listed first if it was not)."""
+        if not self._listed:
+            for _ in self.list():
+                pass
+        member = self._members.get(key)
+        if member is None:
+            raise not_listed(key, self.location, "Check the archive's contents.")
+        return member
+
+    def list(self) -> Iterator[ObjectInfo]:
+        raise NotImplementedError
+
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
+        raise NotImplementedError
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        return read_capped(self, key, max_bytes)

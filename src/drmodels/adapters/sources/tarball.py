@@ -14,16 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal, cast
 
-from drmodels.adapters.ports import SourceError, not_listed, read_capped
+from drmodels.adapters.ports import SourceError
 from drmodels.adapters.sources.archive import (
     MAX_MEMBERS,
     MAX_TOTAL_BYTES,
-    Caps,
-    common_top,
+    ArchiveSource,
     member_path,
     refusal,
 )
-from drmodels.rules.names import decoded
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
@@ -33,7 +31,7 @@ MODES: dict[str, Literal["r:gz", "r:bz2", "r:xz", "r:"]] = {
 }  # fmt: skip
 
 
-class TarballSource:
+class TarballSource(ArchiveSource[tarfile.TarInfo]):
     """Members of the archive as objects; a single top folder holding the model is stepped into."""
 
     def __init__(
@@ -45,23 +43,10 @@ class TarballSource:
         max_members: int = MAX_MEMBERS,
         max_total_bytes: int = MAX_TOTAL_BYTES,
     ) -> None:
-        self.path = path
+        super().__init__(path, location, max_members=max_members, max_total_bytes=max_total_bytes)
         self._mode = MODES[compression]
         self._what = f"{compression} archive" if compression != "tar" else "tar archive"
-        self.max_members = max_members
-        self.max_total_bytes = max_total_bytes
-        self._location = location or str(path)
         self._tar: tarfile.TarFile | None = None
-        self._members: dict[str, tarfile.TarInfo] = {}
-        self._listed = False
-
-    @property
-    def location(self) -> str:
-        return self._location
-
-    @property
-    def concurrent_reads(self) -> int:
-        return 1  # one shared, sequential compressed stream: members are read in order by one thread
 
     def _open(self) -> tarfile.TarFile:
         if self._tar is None:
@@ -76,7 +61,7 @@ class TarballSource:
     def list(self) -> Iterator[ObjectInfo]:
         tar = self._open()
         regular: dict[str, tarfile.TarInfo] = {}
-        caps = Caps(self.location, self.max_members, self.max_total_bytes)
+        caps = self.caps()
         try:
             for member in tar:
                 caps.add(member.size)
@@ -86,12 +71,7 @@ class TarballSource:
             _to_the_end(tar)
         except _READ_ERRORS as exc:
             raise refusal(self.location, f"is damaged or truncated ({exc})") from None
-        prefix = common_top([n for n, m in regular.items() if m.isfile()])
-        self._members = {name[len(prefix) :]: m for name, m in regular.items() if name.startswith(prefix)}
-        self._listed = True
-        for key, member in self._members.items():
-            shown, unusable = decoded(key)
-            yield ObjectInfo(shown, member.size, None, unusable)
+        return self.publish(regular, lambda m: m.size)
 
     def _checked(self, member: tarfile.TarInfo, regular: dict[str, tarfile.TarInfo]) -> str:
         """The member's path if it is a file (or a hard link to one stored earlier); '' for folders."""
@@ -128,16 +108,8 @@ class TarballSource:
             return regular[cast(str, member_path(member.linkname))]
         return member
 
-    def read(self, key: str, max_bytes: int) -> bytes:
-        return read_capped(self, key, max_bytes)
-
     def open(self, key: str, if_match: str | None = None) -> BinaryIO:
-        if not self._listed:
-            for _ in self.list():
-                pass
-        member = self._members.get(key)
-        if member is None:
-            raise not_listed(key, self.location, "Check the archive's contents.")
+        member = self.member(key)
         try:
             stream = self._open().extractfile(member)
         except _READ_ERRORS as exc:

@@ -12,20 +12,11 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
-from drmodels.adapters.ports import CHUNK, SourceError, not_listed, read_capped
-from drmodels.adapters.sources.archive import (
-    MAX_MEMBERS,
-    MAX_TOTAL_BYTES,
-    Caps,
-    common_top,
-    member_path,
-    refusal,
-)
+from drmodels.adapters.ports import CHUNK, SourceError
+from drmodels.adapters.sources.archive import ArchiveSource, member_path, refusal
 from drmodels.formats.streams import RawReader
-from drmodels.rules.names import decoded
 from drmodels.rules.objects import ObjectInfo
 
 _READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
@@ -35,32 +26,10 @@ READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate
 REZIP = "Zip the folder again with a tool that uses plain deflate (7-Zip, `zip -r`), or use .tar.gz."
 
 
-class ZipSource:
+class ZipSource(ArchiveSource[zipfile.ZipInfo]):
     """Members of the zip as objects; a single top folder holding the model is stepped into."""
 
-    def __init__(
-        self,
-        path: Path,
-        location: str | None = None,
-        *,
-        max_members: int = MAX_MEMBERS,
-        max_total_bytes: int = MAX_TOTAL_BYTES,
-    ) -> None:
-        self.path = path
-        self.max_members = max_members
-        self.max_total_bytes = max_total_bytes
-        self._location = location or str(path)
-        self._zip: zipfile.ZipFile | None = None
-        self._members: dict[str, zipfile.ZipInfo] = {}
-        self._listed = False
-
-    @property
-    def location(self) -> str:
-        return self._location
-
-    @property
-    def concurrent_reads(self) -> int:
-        return 1
+    _zip: zipfile.ZipFile | None = None
 
     def _open(self) -> zipfile.ZipFile:
         if self._zip is None:
@@ -74,18 +43,13 @@ class ZipSource:
 
     def list(self) -> Iterator[ObjectInfo]:
         files: dict[str, zipfile.ZipInfo] = {}
-        caps = Caps(self.location, self.max_members, self.max_total_bytes)
+        caps = self.caps()
         for info in self._open().infolist():
             caps.add(info.file_size)
             name = self._checked(info)
             if name:
                 files[name] = info
-        prefix = common_top(list(files))
-        self._members = {name[len(prefix) :]: i for name, i in files.items() if name.startswith(prefix)}
-        self._listed = True
-        for key, info in self._members.items():
-            shown, unusable = decoded(key)
-            yield ObjectInfo(shown, info.file_size, None, unusable)
+        return self.publish(files, lambda i: i.file_size)
 
     def _checked(self, info: zipfile.ZipInfo) -> str:
         raw = info.filename
@@ -113,16 +77,8 @@ class ZipSource:
             )
         return name
 
-    def read(self, key: str, max_bytes: int) -> bytes:
-        return read_capped(self, key, max_bytes)
-
     def open(self, key: str, if_match: str | None = None) -> BinaryIO:
-        if not self._listed:
-            for _ in self.list():
-                pass
-        info = self._members.get(key)
-        if info is None:
-            raise not_listed(key, self.location, "Check the archive's contents.")
+        info = self.member(key)
 
         def damaged(exc: Exception) -> SourceError:
             return refusal(self.location, f"is damaged: {key} cannot be read ({exc})")
