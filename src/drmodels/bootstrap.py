@@ -4,6 +4,7 @@ chooses adapters (each by URL scheme, in its own registry) and the runner."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from drmodels.adapters.sources.open import SourceOpener
@@ -11,10 +12,11 @@ from drmodels.adapters.store.open import store_opener
 from drmodels.config import Settings
 from drmodels.errors import ConfigError
 from drmodels.registry.db import Registry
+from drmodels.runner.celery import Broker, CeleryRunner
 from drmodels.runner.detached import DetachedRunner
 from drmodels.runner.threads import ThreadRunner
-from drmodels.service.deps import Deps, ImportOptions, Runner
-from drmodels.service.tasks import run_task
+from drmodels.service.deps import Deps, ImportOptions, JobOptions, Runner
+from drmodels.service.tasks import TASKS, run_task
 
 IN_PROCESS_JOBS = 4
 """Jobs a long-lived process (server, worker) runs at once in its own pool."""
@@ -29,9 +31,11 @@ def source_opener() -> SourceOpener:
 def build(settings: Settings, *, long_lived: bool = False) -> Deps:
     """Registry, store, sources, runner, limits and options from the settings.
 
-    A short-lived process (the CLI) runs each job in a detached process that outlives it; a
-    long-lived one runs them in its own thread pool. Nothing is created before every URL is known
-    to be usable as far as can be told without touching it.
+    With DRMODELS_BROKER_URL set, every process only enqueues: jobs run in `drmodels worker`
+    processes fed by the broker. Without it, a short-lived process (the CLI) runs each job in a
+    detached process that outlives it, and a long-lived one runs them in its own thread pool.
+    Nothing is created before every URL is known to be usable as far as can be told without
+    touching it.
     """
 
     def run(kind: str, job_id: int) -> object:
@@ -45,16 +49,38 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         what = f"model store {settings.store}" if settings.store_url else f"data dir {settings.data_dir}"
         where = "DRMODELS_STORE_URL" if settings.store_url else DATA_DIR_SETTING
         raise ConfigError(f"{what} cannot be created ({exc.strerror or exc}; {where})") from None
-    runner: Runner = ThreadRunner(run, IN_PROCESS_JOBS) if long_lived else DetachedRunner(settings.data_dir)
+    runner: Runner
+    if settings.broker_url:
+        runner = CeleryRunner(broker(settings), TASKS)
+    elif long_lived:
+        runner = ThreadRunner(run, IN_PROCESS_JOBS)
+    else:
+        runner = DetachedRunner(settings.data_dir)
     deps = Deps(
-        registry=Registry(settings.registry),
+        registry=Registry(settings.registry, pool_size=settings.registry_pool_size),
         store=store,
         sources=source_opener(),
         runner=runner,
         limits=settings.limits(),
         options=ImportOptions(deep=settings.import_deep),
+        jobs=JobOptions(
+            lease=timedelta(seconds=settings.job_lease_seconds),
+            sweep_every=timedelta(seconds=settings.sweep_seconds),
+            requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+        ),
     )
     return deps
+
+
+def broker(settings: Settings) -> Broker:
+    """The broker of DRMODELS_BROKER_URL (which must be set)."""
+    assert settings.broker_url
+    return Broker(
+        url=settings.broker_url,
+        queue=settings.queue,
+        prefix=settings.broker_prefix,
+        visibility_timeout=settings.broker_visibility_timeout,
+    )
 
 
 def check_data_dir(path: Path) -> None:

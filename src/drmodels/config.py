@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ByteSize, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, ByteSize, Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drmodels.errors import ConfigError
@@ -45,6 +45,8 @@ def parse_size(value: object) -> int:
 
 ByteLimit = Annotated[int, BeforeValidator(parse_size)]
 """A size setting: bytes, or a number with a decimal (kB, MB, GB) or binary (KiB, MiB, GiB) unit."""
+Seconds = Annotated[float, Field(gt=0)]
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
 class Settings(BaseSettings):
@@ -64,6 +66,35 @@ class Settings(BaseSettings):
     """Everything one import copies; optional files (logs first) are left out to stay under it."""
     import_deep: bool = True
     """Deep checks (checkpoint tensors, graphs, the car archive) of every imported model."""
+    registry_pool_size: Annotated[int, Field(ge=1)] = 10
+    """Connections each process keeps open to a PostgreSQL registry (as many again may overflow)."""
+
+    broker_url: str | None = None
+    """Celery broker (redis://..., amqp://...): jobs go to `drmodels worker` processes. Unset: in-process."""
+    broker_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
+    """Prefix of every key drmodels' Celery keeps in Redis, so deployments can share one Redis."""
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] = "drmodels"
+    """Queue names are QUEUE.KIND (drmodels.import, ...)."""
+    broker_visibility_timeout: Annotated[int, Field(ge=60)] = 4 * 3600
+    """Seconds before Redis hands an unacknowledged job to another worker: longer than the longest job."""
+    worker_concurrency: Annotated[int, Field(ge=1, le=256)] = 4
+    """Jobs one `drmodels worker` runs at once (threads)."""
+    job_lease_seconds: Seconds = 60.0
+    """A running job whose worker has not renewed its lease for this long is taken over by another."""
+    sweep_seconds: Seconds = 60.0
+    """How often one of the workers looks for lost and stuck jobs and hands them out again."""
+    requeue_after_seconds: Seconds = 600.0
+    """A job QUEUED this long, while the broker holds fewer jobs than are queued, is enqueued again."""
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        scheme = url.partition("://")[0].lower()
+        if "://" not in url or scheme not in BROKER_SCHEMES:
+            raise ValueError(f"use one of {', '.join(s + '://' for s in BROKER_SCHEMES)} (Redis or RabbitMQ)")
+        return url
 
     def limits(self) -> Limits:
         return Limits(

@@ -13,7 +13,9 @@
     ├── InvalidRequest       a request refused before anything starts; `field` names the input
     ├── NotFound             no such model in this account (another account's model included)
     ├── Conflict             the action does not fit the model's status
-    └── Unauthorized         missing or wrong credentials (the API)
+    ├── Unauthorized         missing or wrong credentials (the API)
+    ├── LeaseLost            a worker's job was taken over by another worker: it stops, writing nothing
+    └── BrokerUnavailable    the job broker could not be reached (the job stays QUEUED in the registry)
 
 This module sits below every layer: Problem is only named for type checking, so formats/ and
 rules/ can raise from this tree without importing anything above them.
@@ -89,3 +91,11 @@ class Conflict(DrmodelsError):
 
 class Unauthorized(DrmodelsError):
     """Missing, unknown or wrong credentials."""
+
+
+class LeaseLost(DrmodelsError):
+    """This worker no longer holds the job it runs (it was taken as lost and another took it over)."""
+
+
+class BrokerUnavailable(DrmodelsError):
+    """The broker (DRMODELS_BROKER_URL) could not be reached; registered jobs stay QUEUED for the sweep."""

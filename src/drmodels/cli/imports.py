@@ -50,7 +50,9 @@ def import_model(
             "--manifest", metavar="FILE.csv", help="CSV of name,source,role,description: bulk import."
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", metavar="N", help="Imports run at once (bulk).")] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", metavar="N", help="Imports run at once (bulk, without a broker).")
+    ] = 4,
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Bulk: retry rows whose model ended IMPORT_ERROR.")
     ] = False,
@@ -73,26 +75,34 @@ def import_model(
         raise typer.Exit(_bulk(console, data_dir, manifest, workers, retry_failed, as_json))
     if source is None or name is None:
         raise InvalidRequest("source", "give SOURCE and --name NAME (or --manifest FILE.csv)")
-    deps = build(settings(data_dir))
+    chosen = settings(data_dir)
+    deps = build(chosen)
     service = ModelService(deps)
     accepted = service.accept(name, source, description, role_arn)
     console.print(f"Accepted [bold]{escape(name)}[/] ({accepted.arn}): IMPORTING", highlight=False)
-    if not wait:
+    distributed = chosen.broker_url is not None
+    if distributed or not wait:
         deps.runner.submit(IMPORT, accepted.job_id)
+        where = "a worker runs it" if distributed else "it runs in the background"
         console.print(
-            f"Import job {accepted.job_id} runs in the background; "
-            f"follow it with `drmodels models show {name}`.",
+            f"Import job {accepted.job_id} is queued; {where}. Follow it with `drmodels models show {name}`.",
             highlight=False,
         )
-        return
-    status = run_here(console, deps, accepted.job_id, name)
-    print_model(console, service.get(name))
-    raise typer.Exit(0 if status == ModelStatus.READY else 1)
+        if not wait:
+            return
+    run_here(console, deps, accepted.job_id, name, distributed)
+    model = service.get(name)
+    print_model(console, model)
+    raise typer.Exit(0 if model.status == ModelStatus.READY else 1)
 
 
-def run_here(console: Console, deps: Deps, job_id: int, name: str) -> str:
-    """Run the import job in this process with a progress bar; Ctrl-C stops it cleanly and says so."""
+def run_here(console: Console, deps: Deps, job_id: int, name: str, distributed: bool = False) -> str:
+    """Run the import job in this process with a progress bar (or, with workers, follow it there).
+
+    Ctrl-C stops a job run here cleanly and says so; a job a worker runs goes on, and so says.
+    """
     from drmodels.service.imports.job import run_import
+    from drmodels.service.imports.progress import watch
 
     with transfer_bar(console) as bar:
         task = bar.add_task(escape(name), total=None, files="")
@@ -106,15 +116,21 @@ def run_here(console: Console, deps: Deps, job_id: int, name: str) -> str:
             )
 
         try:
+            if distributed:
+                watch(deps, [job_id], show)
+                return ModelStatus.IMPORTING
             return run_import(job_id, deps, show)
         except KeyboardInterrupt:
             bar.stop()
-            make_console(stderr=True).print(
-                f"[yellow]Interrupted:[/] the import of {escape(name)} stopped; nothing of it was kept "
-                f"(the model is IMPORT_ERROR). Start it again with `drmodels models retry {escape(name)}`, "
-                f"or forget it with `drmodels models delete {escape(name)}`.",
-                highlight=False,
+            said = (
+                f"stopped following the import of {escape(name)}; a worker goes on with it. Follow it "
+                f"with `drmodels models show {escape(name)}`."
+                if distributed
+                else f"the import of {escape(name)} stopped; nothing of it was kept (the model is "
+                f"IMPORT_ERROR). Start it again with `drmodels models retry {escape(name)}`, or forget it "
+                f"with `drmodels models delete {escape(name)}`."
             )
+            make_console(stderr=True).print(f"[yellow]Interrupted:[/] {said}", highlight=False)
             raise typer.Exit(INTERRUPTED) from None
 
 
@@ -126,7 +142,9 @@ def _bulk(
     from drmodels.service.models import ModelService
 
     rows = read_manifest(manifest)
-    service = ModelService(build(settings(data_dir)))
+    chosen = settings(data_dir)
+    service = ModelService(build(chosen))
+    enqueue = chosen.broker_url is not None
     bar_console = make_console(stderr=True) if as_json else console
     with transfer_bar(bar_console) as bar:
         task = bar.add_task(f"{len(rows)} models", total=None, files="")
@@ -139,17 +157,19 @@ def _bulk(
                 files=f"{p.files_done} files · {p.models_done}/{p.models_total} models done",
             )
 
-        result = bulk_import(service, rows, workers, show, retry_failed=retry_failed)
+        result = bulk_import(service, rows, workers, show, retry_failed=retry_failed, enqueue=enqueue)
     if as_json:
         typer.echo(strict_json([r.as_dict() for r in result.rows]))
     else:
         _summary(console, result)
     if result.interrupted:
-        make_console(stderr=True).print(
-            "[yellow]Interrupted:[/] the imports still running were stopped (nothing of them kept). "
-            f"Run `drmodels import --manifest {escape(str(manifest))} --retry-failed` to finish the rest.",
-            highlight=False,
+        said = (
+            "stopped following the imports; the workers go on with them (`drmodels status` follows them)."
+            if enqueue
+            else "the imports still running were stopped (nothing of them kept). Run "
+            f"`drmodels import --manifest {escape(str(manifest))} --retry-failed` to finish the rest."
         )
+        make_console(stderr=True).print(f"[yellow]Interrupted:[/] {said}", highlight=False)
         return INTERRUPTED
     return 0 if result.ok else 1
 

@@ -89,9 +89,9 @@ def _opening(url: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _engine(url: str) -> sa.Engine:
+def _engine(url: str, pool_size: int) -> sa.Engine:
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     sa.event.listen(engine, "begin", _begin_immediate)
@@ -101,11 +101,11 @@ def _engine(url: str) -> sa.Engine:
 class Registry:
     """The database behind the service: one engine, short sessions, migrated when opened."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 10) -> None:
         self.url = url
         try:
             with _opening(url):
-                self.engine = _engine(url)
+                self.engine = _engine(url, pool_size)
                 if migrate:
                     self._migrate()
         except ConfigError:

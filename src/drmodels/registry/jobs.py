@@ -1,18 +1,30 @@
-"""Import jobs' state transitions in the registry: claim, progress, ready, fail; each one transaction."""
+"""Import jobs' state transitions in the registry: claim, heartbeat, progress, ready, fail; each one
+transaction, and every one after the claim fenced by the worker that holds the job."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import ImportJob, Model, ModelEvent
+from drmodels.registry.tables import ImportJob, JobRun, Model, ModelEvent
 from drmodels.rules.problems import Problem
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+LOST = "LOST"
+"""The outcome of a run whose job another worker took over."""
+
+
+def updated(s: Session, statement: sa.Update) -> int:
+    """Rows a conditional UPDATE changed (its condition held for them)."""
+    result = cast("sa.CursorResult[Any]", s.execute(statement.execution_options(synchronize_session=False)))
+    return int(result.rowcount)
 
 
 @dataclass(frozen=True)
@@ -44,18 +56,49 @@ class Outcome:
 def claim(
     registry: Registry, job_id: int, worker: str, now: datetime, taken: Callable[[ImportJob], bool]
 ) -> Claim | None:
-    """Mark the job RUNNING by `worker`; None if it is finished or `taken(job)` says another has it."""
+    """Mark the job RUNNING by `worker`; None if it is finished or `taken(job)` says another has it.
+
+    Exclusive on every database: the job row is locked where the database can (PostgreSQL's
+    SELECT ... FOR UPDATE), and the claim itself is a conditional UPDATE on the status, owner and
+    attempt count read, so of two workers claiming at once exactly one updates a row (SQLite too).
+    A run taken over is closed as LOST at its last heartbeat.
+    """
     with registry.session() as s:
         job = s.get(ImportJob, job_id, with_for_update=True)
         if job is None or job.status in FINISHED:
             return None
         if job.status == JobStatus.RUNNING and job.owner != worker and taken(job):
             return None
-        job.status = JobStatus.RUNNING.value
-        job.attempts += 1
-        job.owner = worker
-        job.started_at = job.heartbeat_at = now
-        job.bytes_done = job.files_done = 0
+        seen_owner, seen_attempts, last_seen = job.owner, job.attempts, job.heartbeat_at
+        owner_was = ImportJob.owner.is_(None) if seen_owner is None else ImportJob.owner == seen_owner
+        won = updated(
+            s,
+            sa.update(ImportJob)
+            .where(
+                ImportJob.id == job_id,
+                ImportJob.status == job.status,
+                ImportJob.attempts == seen_attempts,
+                owner_was,
+            )
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=seen_attempts + 1,
+                owner=worker,
+                started_at=now,
+                heartbeat_at=now,
+                bytes_done=0,
+                files_done=0,
+            ),
+        )
+        if won != 1:
+            return None
+        updated(
+            s,
+            sa.update(JobRun)
+            .where(JobRun.job_id == job_id, JobRun.ended_at.is_(None))
+            .values(ended_at=min(last_seen or now, now), outcome=LOST),
+        )
+        s.add(JobRun(job_id=job_id, attempt=seen_attempts + 1, owner=worker, started_at=now))
         model = job.model
         model.status = ModelStatus.IMPORTING.value
         model.error_code = None
@@ -65,11 +108,58 @@ def claim(
                 model_id=model.id,
                 at=now,
                 kind="import-started",
-                message=f"import attempt {job.attempts} from {job.source}",
+                message=f"import attempt {seen_attempts + 1} from {job.source}",
             )
         )
-        fresh = job.attempts == 1 and len(model.jobs) == 1
+        fresh = seen_attempts == 0 and len(model.jobs) == 1
         return Claim(model.id, job.source, job.role_arn, fresh, model.name)
+
+
+def _held(registry: Registry, job_id: int, worker: str, **values: Any) -> bool:
+    """Write `values` on the job if `worker` still holds it (RUNNING, owned by it); whether it did."""
+    with registry.session() as s:
+        statement = sa.update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value
+        )
+        return updated(s, statement.values(**values)) == 1
+
+
+def heartbeat(registry: Registry, job_id: int, worker: str, now: datetime) -> bool:
+    """Renew `worker`'s lease on the job; False when it no longer holds it (taken over or finished)."""
+    return _held(registry, job_id, worker, heartbeat_at=now)
+
+
+def holds(registry: Registry, job_id: int, worker: str) -> bool:
+    """Whether `worker` still holds the job (read before removing anything from the store)."""
+    with registry.session() as s:
+        job = s.get(ImportJob, job_id)
+        return job is not None and job.owner == worker and job.status == JobStatus.RUNNING
+
+
+def _finish(
+    s: Session, job_id: int, worker: str, now: datetime, status: JobStatus, error_code: str | None
+) -> bool:
+    """End the job and `worker`'s run in one conditional UPDATE each: nothing if another holds it."""
+    values: dict[str, Any] = {"status": status.value, "finished_at": now, "error_code": error_code}
+    if status == JobStatus.SUCCEEDED:
+        values.update(bytes_done=ImportJob.bytes_total, files_done=ImportJob.files_total)
+    done = updated(
+        s,
+        sa.update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value)
+        .values(**values)
+        .execution_options(synchronize_session=False),
+    )
+    if done != 1:
+        return False
+    updated(
+        s,
+        sa.update(JobRun)
+        .where(JobRun.job_id == job_id, JobRun.owner == worker, JobRun.ended_at.is_(None))
+        .values(ended_at=now, outcome=status.value)
+        .execution_options(synchronize_session=False),
+    )
+    return True
 
 
 def final_status(registry: Registry, job_id: int) -> ModelStatus:
@@ -79,32 +169,45 @@ def final_status(registry: Registry, job_id: int) -> ModelStatus:
         return ModelStatus(job.model.status) if job is not None else ModelStatus.IMPORT_ERROR
 
 
-def queued_model(registry: Registry, job_id: int) -> tuple[str, str] | None:
-    """The model (id, name) of a job no worker has claimed yet (None once claimed, finished or gone)."""
+def fail_queued(
+    registry: Registry, job_id: int, problems: Callable[[str], list[Problem]], now: datetime
+) -> bool:
+    """IMPORT_ERROR for a job no worker has claimed (it will not run: its bulk import was stopped);
+    `problems(model_name)` says why. False once a worker claimed it (its run decides)."""
     with registry.session() as s:
-        job = s.get(ImportJob, job_id)
+        job = s.get(ImportJob, job_id, with_for_update=True)
         if job is None or job.status != JobStatus.QUEUED:
-            return None
-        return job.model.id, job.model.name
+            return False
+        found = problems(job.model.name)
+        values = {"status": JobStatus.FAILED.value, "finished_at": now, "error_code": found[0].code.value}
+        queued = sa.update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.status == JobStatus.QUEUED.value
+        )
+        if updated(s, queued.values(**values)) != 1:
+            return False
+        _refused(s, job.model_id, found, 0, now)
+        return True
 
 
 def save_progress(
-    registry: Registry, job_id: int, bytes_done: int, bytes_total: int, files_done: int, files_total: int,
-    now: datetime,
-) -> None:  # fmt: skip
-    """Progress and heartbeat in one write."""
-    with registry.session() as s:
-        job = s.get(ImportJob, job_id)
-        if job is not None:
-            job.bytes_done, job.files_done = bytes_done, files_done
-            job.bytes_total, job.files_total = bytes_total, files_total
-            job.heartbeat_at = now
+    registry: Registry, job_id: int, worker: str, bytes_done: int, bytes_total: int, files_done: int,
+    files_total: int, now: datetime,
+) -> bool:  # fmt: skip
+    """Progress and heartbeat in one write; False when `worker` no longer holds the job."""
+    return _held(
+        registry, job_id, worker, bytes_done=bytes_done, files_done=files_done, bytes_total=bytes_total,
+        files_total=files_total, heartbeat_at=now,
+    )  # fmt: skip
 
 
-def mark_ready(registry: Registry, job_id: int, model_id: str, outcome: Outcome, now: datetime) -> None:
+def mark_ready(
+    registry: Registry, job_id: int, worker: str, model_id: str, outcome: Outcome, now: datetime
+) -> bool:
+    """READY, if `worker` still holds the job (False: another worker took it over; nothing written)."""
     with registry.session() as s:
+        if not _finish(s, job_id, worker, now, JobStatus.SUCCEEDED, None):
+            return False
         model = s.get_one(Model, model_id)
-        job = s.get_one(ImportJob, job_id)
         model.status = ModelStatus.READY.value
         model.error_code = None
         model.error_details = [p.as_dict() for p in outcome.warnings] or None
@@ -116,38 +219,41 @@ def mark_ready(registry: Registry, job_id: int, model_id: str, outcome: Outcome,
         if outcome.agent_algorithm is not None:
             model.agent_algorithm = outcome.agent_algorithm
             model.agent_network = "SIX_LAYER_DOUBLE_HEAD_OUTPUT"
-        job.status = JobStatus.SUCCEEDED.value
-        job.finished_at = now
-        job.error_code = None
-        job.bytes_done, job.files_done = job.bytes_total, job.files_total
         s.add(ModelEvent(model_id=model_id, at=now, kind="ready", message=outcome.event))
+        return True
 
 
 def mark_failed(
-    registry: Registry, job_id: int, model_id: str, problems: list[Problem], removed: int, now: datetime
-) -> None:
-    """IMPORT_ERROR with every problem; the first one's code is the model's error code."""
-    first = problems[0]
+    registry: Registry, job_id: int, worker: str, model_id: str, problems: list[Problem], removed: int,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """IMPORT_ERROR with every problem; the first one's code is the model's error code.
+
+    Written only while `worker` holds the job (False otherwise: another worker took it over).
+    """
     with registry.session() as s:
-        model = s.get(Model, model_id)
-        job = s.get(ImportJob, job_id)
-        if model is None or job is None:
-            return
-        model.status = ModelStatus.IMPORT_ERROR.value
-        model.error_code = first.code.value
-        model.error_details = [p.as_dict() for p in problems]
-        model.size_bytes = 0
-        model.packaging_complete = False
-        model.manifest = None
-        job.status = JobStatus.FAILED.value
-        job.finished_at = now
-        job.error_code = first.code.value
-        s.add(
-            ModelEvent(
-                model_id=model_id,
-                at=now,
-                kind="import-error",
-                message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
-                details={"removed_objects": removed, "problems": len(problems)},
-            )
+        if not _finish(s, job_id, worker, now, JobStatus.FAILED, problems[0].code.value):
+            return False
+        _refused(s, model_id, problems, removed, now)
+        return True
+
+
+def _refused(s: Session, model_id: str, problems: list[Problem], removed: int, now: datetime) -> None:
+    """The model IMPORT_ERROR with every problem, and the event that says so."""
+    first = problems[0]
+    model = s.get_one(Model, model_id)
+    model.status = ModelStatus.IMPORT_ERROR.value
+    model.error_code = first.code.value
+    model.error_details = [p.as_dict() for p in problems]
+    model.size_bytes = 0
+    model.packaging_complete = False
+    model.manifest = None
+    s.add(
+        ModelEvent(
+            model_id=model_id,
+            at=now,
+            kind="import-error",
+            message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
+            details={"removed_objects": removed, "problems": len(problems)},
         )
+    )

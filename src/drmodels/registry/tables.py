@@ -1,4 +1,5 @@
-"""Registry tables: accounts, models (the API's `Model` shape), import jobs and each model's history."""
+"""Registry tables: accounts, models (the API's `Model` shape), import jobs, their runs, each model's
+history, and the schedule of periodic work shared by many workers."""
 
 from __future__ import annotations
 
@@ -92,8 +93,41 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    """When a runner was last handed the job (the sweep re-enqueues jobs it finds lost)."""
 
     model: Mapped[Model] = relationship(back_populates="jobs")
+    runs: Mapped[list[JobRun]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="JobRun.id"
+    )
+
+
+class JobRun(Base):
+    """One claim of a job by one worker: the job's history, one row per attempt."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(sa.Integer)
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    """When the run finished; for a run taken over, its last heartbeat (its last sign of life)."""
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    """SUCCEEDED, FAILED, or LOST (its worker died or stopped reporting and another took the job)."""
+
+    job: Mapped[ImportJob] = relationship(back_populates="runs")
+
+
+class Schedule(Base):
+    """Periodic work (the sweep) that many workers may attempt: the one that moves `due_at` runs it."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    owner: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 class ModelEvent(Base):

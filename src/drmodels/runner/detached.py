@@ -32,3 +32,7 @@ class DetachedRunner:
                 start_new_session=True,
             )
         self.last_pid = proc.pid
+
+    def depth(self) -> None:
+        """No broker: each job starts its own process at once."""
+        return None

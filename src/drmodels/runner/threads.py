@@ -17,5 +17,9 @@ class ThreadRunner:
     def submit(self, kind: str, job_id: int) -> None:
         self._pool.submit(self._job, kind, job_id)
 
+    def depth(self) -> None:
+        """No broker: jobs wait in this process's memory."""
+        return None
+
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

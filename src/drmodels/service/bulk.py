@@ -22,8 +22,9 @@ from drmodels.errors import Conflict, InvalidRequest, NotFound
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
 from drmodels.service.imports.job import abandon, run_import
-from drmodels.service.imports.progress import Progress
+from drmodels.service.imports.progress import Progress, watch
 from drmodels.service.models import ModelService
+from drmodels.service.tasks import IMPORT
 
 COLUMNS = ("name", "source", "role", "description")
 DELIMITERS = (",", ";", "\t")
@@ -164,11 +165,14 @@ def bulk_import(
     listener: Callable[[BulkProgress], None],
     *,
     retry_failed: bool = False,
+    enqueue: bool = False,
 ) -> BulkResult:
     """Accept every row, run the accepted imports `workers` at a time, tell `listener` the aggregate.
 
-    Ctrl-C stops every running import (each ends IMPORT_ERROR as interrupted, nothing kept) and
-    the ones not started; the result says so (`interrupted`).
+    With `enqueue`, the jobs go to the runner (workers elsewhere, through the broker) and this
+    process follows their progress in the registry until every one is finished. Ctrl-C stops every
+    import running here (each ends IMPORT_ERROR as interrupted, nothing kept) and the ones not
+    started; the result says so (`interrupted`). Enqueued jobs go on in their workers.
     """
     result = BulkResult()
     job_ids: list[int] = []
@@ -207,16 +211,32 @@ def bulk_import(
             finished[0] += 1
             tell()
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-        futures = [pool.submit(run, job_id) for job_id in job_ids]
+    if enqueue:
+        for job_id in job_ids:
+            service.deps.runner.submit(IMPORT, job_id)
+        done: set[int] = set()
+
+        def followed(p: Progress) -> None:
+            if p.stage in ("succeeded", "failed"):
+                done.add(p.job_id)
+            finished[0] = len(done)
+            on_progress(p)
+
         try:
-            for future in futures:
-                future.result()
+            watch(service.deps, job_ids, followed)
         except KeyboardInterrupt:
-            stop.set()
             result.interrupted = True
-            for future in futures:
-                future.result()
+    else:
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
+            futures = [pool.submit(run, job_id) for job_id in job_ids]
+            try:
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                stop.set()
+                result.interrupted = True
+                for future in futures:
+                    future.result()
     models = {m.name: m for m in service.list()}
     for outcome in result.rows:
         if outcome.action is not Action.REFUSED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from drmodels.clock import utcnow
@@ -30,6 +30,10 @@ class Runner(Protocol):
 
     def submit(self, kind: str, job_id: int) -> None: ...
 
+    def depth(self) -> dict[str, int] | None:
+        """Jobs waiting in the broker by queue; None when there is no broker to ask."""
+        ...
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -49,6 +53,18 @@ class ImportOptions:
 
 
 @dataclass(frozen=True)
+class JobOptions:
+    """How jobs are leased and swept (see service/jobs.py and service/sweep.py)."""
+
+    lease: timedelta = timedelta(seconds=60)
+    """A running job whose worker has not renewed its lease for this long is taken over."""
+    sweep_every: timedelta = timedelta(seconds=60)
+    requeue_after: timedelta = timedelta(minutes=10)
+    """A job QUEUED this long while the broker holds fewer messages than there are queued jobs is
+    handed to the runner again."""
+
+
+@dataclass(frozen=True)
 class Deps:
     registry: Registry
     store: ModelStore
@@ -56,5 +72,6 @@ class Deps:
     runner: Runner
     limits: Limits = field(default_factory=Limits)
     options: ImportOptions = field(default_factory=ImportOptions)
+    jobs: JobOptions = field(default_factory=JobOptions)
     clock: Callable[[], datetime] = utcnow
     """Naive UTC now: every time the service records."""

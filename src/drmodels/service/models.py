@@ -150,7 +150,7 @@ class ModelService:
                 model.status == ModelStatus.IMPORTING
                 and last is not None
                 and last.status == JobStatus.RUNNING
-                and lost(last.owner, last.heartbeat_at, now)
+                and lost(last.owner, last.heartbeat_at, now, self.deps.jobs.lease)
             )
             if model.status != ModelStatus.IMPORT_ERROR and not orphaned:
                 raise Conflict(

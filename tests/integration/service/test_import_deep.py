@@ -93,3 +93,7 @@ def test_real_model_s3_to_s3_with_deep_checks(
     assert run_import(svc.accept("real-s3", f"s3://{bucket}/real").job_id, deps) == "READY", svc.get(
         "real-s3"
     ).error_details
+    # validated once, at the source (pinned to the listed ETags), never read back from the S3 store
+    store_requests = deps.store.requests  # type: ignore[attr-defined]
+    assert store_requests["GetObject"] == 0 and store_requests["CopyObject"] > 0
+    assert deps.sources.requests["GetObject"] > len(svc.get("real-s3").checkpoints or [])  # type: ignore[attr-defined]

@@ -8,10 +8,11 @@ from an earlier, interrupted attempt is either kept (complete and matching) or r
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from drmodels.adapters.ports import Source, SourceError, StoredObject
-from drmodels.errors import ImportFailed
+from drmodels.errors import ImportFailed, LeaseLost
 from drmodels.registry import jobs as job_records
 from drmodels.registry.jobs import Claim, Outcome
 from drmodels.registry.statuses import ModelStatus
@@ -25,10 +26,11 @@ from drmodels.service.deep import deep_check
 from drmodels.service.deps import Deps
 from drmodels.service.imports.copy import copy_all
 from drmodels.service.imports.package import build_car
+from drmodels.service.imports.pinned import Pinned, pinnable
 from drmodels.service.imports.prefetch import Prefetching
 from drmodels.service.imports.progress import Listener, Stopped, Tracker
 from drmodels.service.imports.verify import reconcile, verify
-from drmodels.service.jobs import owner_alive, worker_id
+from drmodels.service.jobs import Lease, lost, worker_id
 from drmodels.service.shapes import car_configuration
 from drmodels.service.store_keys import model_prefix, virtual_key, virtual_prefix
 
@@ -48,34 +50,40 @@ def run_import(
 ) -> ModelStatus:
     """Run (or resume) one import job; returns the model's final status.
 
-    Stopped (`stop` set, or Ctrl-C: KeyboardInterrupt, raised again) it ends IMPORT_ERROR with
-    nothing kept, so the model can be retried or deleted at once.
+    A job held by another live worker is left to it (its status is returned as it stands); a job
+    whose worker died or stopped renewing its lease is taken over and resumed. Stopped (`stop` set,
+    or Ctrl-C: KeyboardInterrupt, raised again) it ends IMPORT_ERROR with nothing kept, so the
+    model can be retried or deleted at once.
     """
-    now = deps.clock()
-    claim = job_records.claim(deps.registry, job_id, worker_id(), now, lambda job: owner_alive(job.owner))
+    now, worker = deps.clock(), worker_id()
+    claim = job_records.claim(
+        deps.registry, job_id, worker, now,
+        lambda job: not lost(job.owner, job.heartbeat_at, now, deps.jobs.lease),
+    )  # fmt: skip
     if claim is None:
         return job_records.final_status(deps.registry, job_id)
-    try:
-        outcome = _import(job_id, claim, deps, listener, stop)
-    except ImportFailed as exc:
-        _fail(job_id, claim.model_id, list(exc.problems), deps)
-        return ModelStatus.IMPORT_ERROR
-    except (Stopped, KeyboardInterrupt) as exc:
-        _fail(job_id, claim.model_id, [interrupted(claim.model_name)], deps)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return ModelStatus.IMPORT_ERROR
-    except Exception as exc:
-        problem = error(
-            Code.SERVICE_ERROR,
-            "",
-            f"the import stopped on an internal error: {type(exc).__name__}: {exc}",
-            "Retry the import; if it fails again, report this message.",
-        )
-        _fail(job_id, claim.model_id, [problem], deps)
-        return ModelStatus.IMPORT_ERROR
-    job_records.mark_ready(deps.registry, job_id, claim.model_id, outcome, deps.clock())
-    return ModelStatus.READY
+    with Lease(deps, job_id, worker) as lease:
+        try:
+            outcome = _import(job_id, claim, deps, listener, lease, stop)
+        except LeaseLost:
+            return job_records.final_status(deps.registry, job_id)
+        except ImportFailed as exc:
+            return _fail(job_id, worker, claim.model_id, list(exc.problems), deps)
+        except (Stopped, KeyboardInterrupt) as exc:
+            status = _fail(job_id, worker, claim.model_id, [interrupted(claim.model_name)], deps)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return status
+        except Exception as exc:
+            problem = error(
+                Code.SERVICE_ERROR,
+                "",
+                f"the import stopped on an internal error: {type(exc).__name__}: {exc}",
+                "Retry the import; if it fails again, report this message.",
+            )
+            return _fail(job_id, worker, claim.model_id, [problem], deps)
+        job_records.mark_ready(deps.registry, job_id, worker, claim.model_id, outcome, deps.clock())
+    return job_records.final_status(deps.registry, job_id)
 
 
 @dataclass(frozen=True)
@@ -109,45 +117,64 @@ def _inspect(claim: Claim, deps: Deps) -> _Inspected:
 def abandon(job_id: int, deps: Deps) -> None:
     """A job that will not run after all (its bulk import was interrupted first): IMPORT_ERROR as
     interrupted, unless a worker claimed it meanwhile."""
-    model = job_records.queued_model(deps.registry, job_id)
-    if model is not None:
-        model_id, name = model
-        job_records.mark_failed(deps.registry, job_id, model_id, [interrupted(name)], 0, deps.clock())
+    job_records.fail_queued(deps.registry, job_id, lambda name: [interrupted(name)], deps.clock())
 
 
 def _import(
-    job_id: int, claim: Claim, deps: Deps, listener: Listener | None, stop: threading.Event | None
+    job_id: int,
+    claim: Claim,
+    deps: Deps,
+    listener: Listener | None,
+    lease: Lease,
+    stop: threading.Event | None,
 ) -> Outcome:
     found = _inspect(claim, deps)
     plan, model_id = found.report.plan, claim.model_id
     wanted = {virtual_key(model_id, o.key): o for o in plan.objects}
+    lease.check()
     kept = {} if claim.fresh else reconcile(model_id, wanted, deps.store)
-    tracker = Tracker(job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener, stop)
+    tracker = Tracker(
+        job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener, lease, stop
+    )
     for key in kept:
         tracker.already_done(wanted[key].size)
     todo = [(k, o) for k, o in wanted.items() if k not in kept]
-    stored = dict(kept)
-    stored.update(
-        copy_all(
-            found.source, todo, deps.store, deps.options.copy_workers, deps.options.retry,
-            tracker.add_bytes, tracker.add_file,
-        )
-    )  # fmt: skip
-
-    car_size = 0
-    problems: list[Problem] = []
-    if plan.build_car_archive and plan.car_archive_graph:
-        tracker.stage = "package"
-        car_size, problems = build_car(
-            deps, model_id, plan.car_archive_graph, wanted, found.metadata_json, found.metadata
-        )
-    tracker.stage = "verify"
-    verify(model_id, wanted, stored, deps.store)
-    if found.metadata is not None and deps.options.deep:
-        store_copy = deps.store.source(virtual_prefix(model_id))
-        problems += deep_check(store_copy, found.report, found.metadata, limits=deps.limits).problems
+    deep = found.metadata is not None and deps.options.deep
+    at_source = deep and pinnable(found.source, plan.objects)
+    with ThreadPoolExecutor(1, thread_name_prefix="deep") as pool:
+        early = (
+            pool.submit(
+                deep_check, Pinned(found.source, plan.objects), found.report, found.metadata,
+                limits=deps.limits,
+            )
+            if at_source
+            else None
+        )  # fmt: skip
+        stored = dict(kept)
+        stored.update(
+            copy_all(
+                found.source, todo, deps.store, deps.options.copy_workers, deps.options.retry,
+                tracker.add_bytes, tracker.add_file,
+            )
+        )  # fmt: skip
+        lease.check()
+        car_size = 0
+        problems: list[Problem] = []
+        if plan.build_car_archive and plan.car_archive_graph:
+            tracker.stage = "package"
+            car_size, problems = build_car(
+                deps, model_id, plan.car_archive_graph, wanted, found.metadata_json, found.metadata
+            )
+        tracker.stage = "verify"
+        verify(model_id, wanted, stored, deps.store)
+        if early is not None:
+            problems += early.result().problems
+        elif deep:
+            store_copy = deps.store.source(virtual_prefix(model_id))
+            problems += deep_check(store_copy, found.report, found.metadata, limits=deps.limits).problems
     if any(p.is_error for p in problems):
         raise ImportFailed(problems)
+    lease.check()
     return _outcome(model_id, found, stored, car_size)
 
 
@@ -171,8 +198,13 @@ def _outcome(model_id: str, found: _Inspected, stored: dict[str, StoredObject], 
     )
 
 
-def _fail(job_id: int, model_id: str, problems: list[Problem], deps: Deps) -> None:
-    """Remove every partial copy, then record the failure (also when the removal itself fails)."""
+def _fail(job_id: int, worker: str, model_id: str, problems: list[Problem], deps: Deps) -> ModelStatus:
+    """Remove every partial copy, then record the failure (also when the removal itself fails).
+
+    Nothing is removed once another worker holds the job: the copies are its own by then.
+    """
+    if not job_records.holds(deps.registry, job_id, worker):
+        return job_records.final_status(deps.registry, job_id)
     try:
         removed = deps.store.delete_prefix(model_prefix(model_id))
     except Exception as exc:
@@ -186,4 +218,5 @@ def _fail(job_id: int, model_id: str, problems: list[Problem], deps: Deps) -> No
                 "Retry or delete the model.",
             ),
         ]
-    job_records.mark_failed(deps.registry, job_id, model_id, problems, removed, deps.clock())
+    job_records.mark_failed(deps.registry, job_id, worker, model_id, problems, removed, deps.clock())
+    return job_records.final_status(deps.registry, job_id)

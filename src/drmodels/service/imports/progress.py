@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drmodels.errors import DrmodelsError
-from drmodels.registry import jobs
+from drmodels.registry import job_queries, jobs
+from drmodels.registry.statuses import JobStatus
 from drmodels.service.deps import Deps
+from drmodels.service.jobs import Lease
 
 SAVE_EVERY_S = 0.5
 
@@ -32,18 +34,13 @@ class Stopped(DrmodelsError):
 
 
 class Tracker:
-    """Counts bytes and files copied; the registry write doubles as the job's heartbeat."""
+    """Counts bytes and files copied; the registry write doubles as a heartbeat, fenced by the lease."""
 
     def __init__(
-        self,
-        job_id: int,
-        deps: Deps,
-        bytes_total: int,
-        files_total: int,
-        listener: Listener | None,
-        stop: threading.Event | None = None,
-    ) -> None:
-        self.job_id, self.deps, self.listener, self.stop = job_id, deps, listener, stop
+        self, job_id: int, deps: Deps, bytes_total: int, files_total: int, listener: Listener | None,
+        lease: Lease, stop: threading.Event | None = None,
+    ) -> None:  # fmt: skip
+        self.job_id, self.deps, self.listener, self.lease, self.stop = job_id, deps, listener, lease, stop
         self.bytes_total, self.files_total = bytes_total, files_total
         self.bytes_done = self.files_done = 0
         self.stage = "copy"
@@ -75,10 +72,31 @@ class Tracker:
                     self.files_total,
                 )
             )  # fmt: skip
+        self.lease.check()
         now = time.monotonic()
         if now - self._saved > SAVE_EVERY_S:
             self._saved = now
-            jobs.save_progress(
-                self.deps.registry, self.job_id, self.bytes_done, self.bytes_total, self.files_done,
-                self.files_total, self.deps.clock(),
+            held = jobs.save_progress(
+                self.deps.registry, self.job_id, self.lease.worker, self.bytes_done, self.bytes_total,
+                self.files_done, self.files_total, self.deps.clock(),
             )  # fmt: skip
+            if not held:
+                self.lease.lost = True
+                self.lease.check()
+
+
+def watch(deps: Deps, job_ids: list[int], listener: Listener, poll_s: float = 0.5) -> None:
+    """Tell `listener` each job's progress as workers elsewhere record it, until every job is finished."""
+    pending = set(job_ids)
+    while pending:
+        rows = job_queries.jobs_by_id(deps.registry, sorted(pending))
+        pending &= {row.id for row in rows}  # a job deleted meanwhile (its model was) is not waited for
+        for row in rows:
+            stage = row.status.lower() if row.status != JobStatus.RUNNING else "copy"
+            listener(
+                Progress(row.id, stage, row.bytes_done, row.bytes_total, row.files_done, row.files_total)
+            )
+            if row.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                pending.discard(row.id)
+        if pending:
+            time.sleep(poll_s)
