@@ -8,6 +8,10 @@ S3 (SeaweedFS `weed mini`), one per test session:
   importer_env   function the same with the importer's keys (no S3 rights of its own: use a role)
   bucket         function a fresh, empty bucket with a unique name (created with admin keys)
   upload         function callable(local_dir, bucket, prefix) -> count: uploads a folder tree
+  moto_iam       session  servers.Moto: moto_server holding the same roles and policies as SeaweedFS's
+                          iam.json (IAM reads for the doctor, role create / put policy for the repairs)
+  iam_env        function importer_env, plus AWS_ENDPOINT_URL_IAM at moto and DRMODELS_SERVICE_PRINCIPAL
+                          = the importer (the principal a repaired trust policy names)
 Servers that cannot start fail the tests that use them; they are never skipped.
 
 Deep validation: DeepRacer-shaped models written by real TensorFlow.
@@ -81,6 +85,22 @@ def importer_env(seaweed: servers.Seaweed, monkeypatch: pytest.MonkeyPatch) -> s
     """As aws_env, with the importer's keys: it may only assume the roles in seaweed.roles."""
     _point_env(monkeypatch, seaweed, seaweed.importer)
     return seaweed
+
+
+@pytest.fixture(scope="session")
+def moto_iam() -> Iterator[servers.Moto]:
+    with servers.moto() as server:
+        servers.mirror_roles(server)
+        yield server
+
+
+@pytest.fixture
+def iam_env(
+    importer_env: servers.Seaweed, moto_iam: servers.Moto, monkeypatch: pytest.MonkeyPatch
+) -> servers.Seaweed:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", moto_iam.endpoint)
+    monkeypatch.setenv("DRMODELS_SERVICE_PRINCIPAL", servers.IMPORTER_ARN)
+    return importer_env
 
 
 @pytest.fixture

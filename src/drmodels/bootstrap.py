@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from drmodels.adapters.iam import BotoAws
 from drmodels.adapters.sources.open import SourceOpener
 from drmodels.adapters.store.open import store_opener
 from drmodels.config import Settings
@@ -63,6 +64,9 @@ def build(settings: Settings, *, long_lived: bool = False) -> Deps:
         runner=runner,
         limits=settings.limits(),
         options=ImportOptions(deep=settings.import_deep),
+        aws=BotoAws(),
+        prices=settings.prices(),
+        service_principal=settings.service_principal,
         jobs=JobOptions(
             lease=timedelta(seconds=settings.job_lease_seconds),
             sweep_every=timedelta(seconds=settings.sweep_seconds),

@@ -7,6 +7,7 @@ boto3 itself. A bad value is a ConfigError with one line naming the variable and
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drmodels.errors import ConfigError
 from drmodels.rules.limits import FileKind, GiB, Limits, MiB
+from drmodels.rules.permissions import SERVICE_PRINCIPAL
+from drmodels.rules.pricing import Prices
 
 PREFIX = "DRMODELS_"
 MAX_BYTES = 2**63 - 1
@@ -45,6 +48,7 @@ def parse_size(value: object) -> int:
 
 ByteLimit = Annotated[int, BeforeValidator(parse_size)]
 """A size setting: bytes, or a number with a decimal (kB, MB, GB) or binary (KiB, MiB, GiB) unit."""
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=6)]
 Seconds = Annotated[float, Field(gt=0)]
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
@@ -66,6 +70,15 @@ class Settings(BaseSettings):
     """Everything one import copies; optional files (logs first) are left out to stay under it."""
     import_deep: bool = True
     """Deep checks (checkpoint tensors, graphs, the car archive) of every imported model."""
+    service_principal: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] = SERVICE_PRINCIPAL
+    """Who assumes users' roles, in the policies drmodels prints and restores: a service name, or the ARN
+    of the AWS principal a self-hosted drmodels runs as."""
+    price_service_hour: Price = Prices.service_hour
+    """USD per hour of service use (import, migration and validation work on an account's models)."""
+    price_storage_gb_month: Price = Prices.storage_gb_month
+    """USD per GB-month of model storage."""
+    free_storage_months: Annotated[int, Field(ge=0, le=120)] = Prices.free_storage_months
+    """Calendar months (the migration's own included) in which a migrated model's storage is free."""
     registry_pool_size: Annotated[int, Field(ge=1)] = 10
     """Connections each process keeps open to a PostgreSQL registry (as many again may overflow)."""
 
@@ -104,6 +117,9 @@ class Settings(BaseSettings):
             reward_function_bytes=self.reward_function_max_bytes,
             model_bytes=self.model_max_bytes,
         )
+
+    def prices(self) -> Prices:
+        return Prices(self.price_service_hour, self.price_storage_gb_month, self.free_storage_months)
 
     @property
     def registry(self) -> str:

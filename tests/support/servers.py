@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drmodels.rules import permissions
+
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 STOP_GRACE_S = 5.0
@@ -42,6 +44,10 @@ class Keys:
         return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
 
 
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
 @dataclass(frozen=True)
 class Roles:
     """ARNs of the roles declared in our iam.json; the importer identity may assume the trusted ones."""
@@ -56,6 +62,10 @@ class Roles:
     """Full read policy, but the trust policy names another principal: AssumeRole is refused."""
     missing: str
     """Not declared at all."""
+    migration: str = role_arn("DrmMigrationRole")
+    """Exactly the spec's "Model migration permissions" (every *deepracer* bucket)."""
+    migration_cleanup: str = role_arn("DrmMigrationCleanupRole")
+    """The migration policy plus s3:DeleteObject on *deepracer*/* (removing sources after the cutoff)."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +100,6 @@ class Seaweed:
 ADMIN = Keys("drmadminkey", "drmadminsecret")
 IMPORTER = Keys("drmimporterkey", "drmimportersecret")
 IMPORTER_ARN = f"arn:aws:iam::{ACCOUNT}:user/importer"
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
 def free_port() -> int:
@@ -167,7 +173,15 @@ _READ_ACTIONS = [
     "s3:GetBucketLocation",
 ]
 
+
+def _spec(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document of the spec (rules/permissions.py), plus what SeaweedFS needs for sessions."""
+    return [*document["Statement"], _VALIDATE]
+
+
 POLICIES: dict[str, list[dict[str, Any]]] = {
+    "DrmMigrationPolicy": _spec(permissions.migration_policy()),
+    "DrmMigrationCleanupPolicy": _spec(permissions.migration_policy(cleanup=True)),
     "DrmReadPolicy": [
         _statement(["s3:ListAllMyBuckets"], ["*"]),
         _statement(_READ_ACTIONS, _ALL_BUCKETS + _ALL_OBJECTS),
@@ -183,11 +197,16 @@ ROLES: dict[str, tuple[str, str]] = {
     "DrmListOnlyRole": (IMPORTER_ARN, "DrmListOnlyPolicy"),
     "DrmNoListRole": (IMPORTER_ARN, "DrmNoListPolicy"),
     "DrmUntrustedRole": (f"arn:aws:iam::{ACCOUNT}:user/someoneelse", "DrmReadPolicy"),
+    "DrmMigrationRole": (IMPORTER_ARN, "DrmMigrationPolicy"),
+    "DrmMigrationCleanupRole": (IMPORTER_ARN, "DrmMigrationCleanupPolicy"),
 }
 
 
-def iam_config() -> dict[str, Any]:
-    """SeaweedFS advanced IAM: STS signing key, default Deny, our roles and their policies."""
+def iam_config(extra: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None) -> dict[str, Any]:
+    """SeaweedFS advanced IAM: STS signing key, default Deny, our roles and their policies.
+
+    `extra`: more roles, name -> (trust policy, policy statements), as IAM (moto) describes them.
+    """
     roles = [
         {
             "roleName": name,
@@ -206,6 +225,12 @@ def iam_config() -> dict[str, Any]:
         {"name": name, "document": {"Version": "2012-10-17", "Statement": statements}}
         for name, statements in POLICIES.items()
     ]
+    for name, (trust, statements) in (extra or {}).items():
+        roles.append({"roleName": name, "roleArn": role_arn(name), "trustPolicy": trust,
+                      "attachedPolicies": [f"{name}Policy"]})  # fmt: skip
+        policies.append(
+            {"name": f"{name}Policy", "document": {"Version": "2012-10-17", "Statement": statements}}
+        )
     return {
         "sts": {
             "tokenDuration": 3600 * 10**9,
@@ -257,15 +282,23 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
 
 
 @contextmanager
-def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[Seaweed]:
-    """Run `weed mini` with our s3.json / iam.json on free ports; yields a Seaweed, then stops it."""
+def seaweed(
+    base_dir: Path | None = None,
+    timeout_s: float = 30.0,
+    extra_roles: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
+) -> Iterator[Seaweed]:
+    """Run `weed mini` with our s3.json / iam.json on free ports; yields a Seaweed, then stops it.
+
+    `extra_roles` stand in for IAM changes reaching STS: SeaweedFS reads its roles only at its first
+    start on a data folder (later starts keep the roles it saved in its filer).
+    """
     weed = find_binary("weed")
     own_dir = base_dir is None
     root = Path(tempfile.mkdtemp(prefix="drm-weed-")) if base_dir is None else base_dir
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (root / "s3.json").write_text(json.dumps(s3_config(), indent=1))
-    (root / "iam.json").write_text(json.dumps(iam_config(), indent=1))
+    (root / "iam.json").write_text(json.dumps(iam_config(extra_roles), indent=1))
     s3, master, volume, filer, s3g, masterg, volumeg, filerg, admin, adming = free_ports(10)
     logs = root / "logs"  # glog's files, and (TMPDIR) its gRPC sockets: inside root, never in /tmp
     logs.mkdir(exist_ok=True)
@@ -294,14 +327,17 @@ def seaweed(base_dir: Path | None = None, timeout_s: float = 30.0) -> Iterator[S
         f"-filer.localSocket={root / 'filer.sock'}",
         f"-s3.localSocket={root / 's3.sock'}",
         "-s3.iam.readOnly=false",
+        "-volume.max=1000",  # one volume per bucket: the auto limit (free disk / 1 GiB) runs out in a suite
+        "-master.volumeSizeLimitMB=64",
         f"-s3.config={root / 's3.json'}",
         f"-s3.iam.config={root / 'iam.json'}",
     ]
     log_path = root / "weed.log"
-    env = {**os.environ, "TMPDIR": str(logs)}
+    # weed mini makes an admin of AWS_ACCESS_KEY_ID from its environment: start it without AWS_*
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"TMPDIR": str(logs)}
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env, start_new_session=True
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True, env=env
         )
     endpoint = f"http://127.0.0.1:{s3}"
     try:
@@ -354,6 +390,49 @@ class Moto:
         )
         with urllib.request.urlopen(req, timeout=5):
             pass
+
+
+def iam_client(server: Moto) -> Any:
+    import boto3
+
+    return boto3.client(
+        "iam", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id="moto",
+        aws_secret_access_key="moto",
+    )  # fmt: skip
+
+
+def mirror_roles(server: Moto) -> None:
+    """Create in moto's IAM the roles SeaweedFS serves (iam.json): what the doctor reads through IAM."""
+    iam = iam_client(server)
+    config = iam_config()
+    documents = {p["name"]: p["document"] for p in config["policies"]}
+    for role in config["roles"]:
+        name = role["roleName"]
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(role["trustPolicy"]))
+        for policy in role["attachedPolicies"]:
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(documents[policy])
+            )
+
+
+def role_from_iam(server: Moto, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(trust, statements) of a role as moto's IAM holds it, for `seaweed(extra_roles=...)`."""
+    iam = iam_client(server)
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    statements: list[dict[str, Any]] = [_VALIDATE]
+    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        statements += _listed(document["Statement"])
+    return {**trust, "Statement": _listed(trust["Statement"])}, statements
+
+
+def _listed(raw: Any) -> list[dict[str, Any]]:
+    """Statements with list-valued Action and Resource: SeaweedFS 4.48's iam.json reads only lists."""
+    statements = [raw] if isinstance(raw, dict) else list(raw)
+    return [
+        {k: [v] if k in ("Action", "Resource") and isinstance(v, str) else v for k, v in st.items()}
+        for st in statements
+    ]
 
 
 @contextmanager

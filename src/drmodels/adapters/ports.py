@@ -3,9 +3,10 @@ from our model store (a folder, an S3 bucket). Adapters implement them; only boo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from drmodels.errors import ProblemError, StoreError
 from drmodels.rules.names import STORE_KEY_BYTES, unstorable
@@ -151,4 +152,76 @@ class ModelStore(Protocol):
 
     def source(self, prefix: str) -> Source:
         """The objects under `prefix` as an import source (the virtual model)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RoleDocuments:
+    """An IAM role as IAM describes it: its trust policy and every policy that applies to it."""
+
+    arn: str
+    trust: dict[str, Any]
+    policies: dict[str, dict[str, Any]]
+    """Policy name -> document (inline policies and the default version of attached managed ones)."""
+
+
+class AccountS3(Protocol):
+    """One identity's view of an account's S3 (an assumed role's, for migrations and the doctor).
+
+    Failures are SourceError with the spec's code, naming the action that was refused.
+    """
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests sent, by operation."""
+        ...
+
+    def buckets(self) -> list[str]: ...
+
+    def listing(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under `prefix` with its full key (one paginated ListObjectsV2)."""
+        ...
+
+    def head(self, bucket: str, key: str) -> ObjectInfo | None:
+        """Size and ETag now, None when the object is gone."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+    def location(self, bucket: str) -> str: ...
+
+    def read_first_byte(self, bucket: str, key: str) -> None:
+        """GetObject of one byte: proves s3:GetObject without reading the object."""
+        ...
+
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
+        """The bucket policy, None when the bucket has none."""
+        ...
+
+    def put_bucket_policy(self, bucket: str, policy: dict[str, Any]) -> None: ...
+
+
+class RoleAdmin(Protocol):
+    """IAM with the operator's credentials: read a role, (re)create it with its trust and policy."""
+
+    def role(self, name: str) -> RoleDocuments | None:
+        """None when no role has that name."""
+        ...
+
+    def put_role(self, name: str, trust: dict[str, Any], policy_name: str, policy: dict[str, Any]) -> bool:
+        """Create the role (True) or reset its trust policy (False), then put the inline policy."""
+        ...
+
+
+class AwsAccess(Protocol):
+    """The AWS calls migrations, cleanups, the doctor and the repairs make (bootstrap picks the adapter)."""
+
+    def s3(self, role_arn: str | None) -> AccountS3:
+        """S3 as `role_arn` (assumed now: a refused role raises SourceError), or as drmodels itself."""
+        ...
+
+    def iam(self) -> RoleAdmin: ...
+
+    def caller_arn(self) -> str:
+        """The ARN drmodels runs as (sts:GetCallerIdentity), the principal a role's trust must name."""
         ...

@@ -7,7 +7,20 @@ from typing import Annotated
 
 import typer
 
-from drmodels.cli import check, fix, imports, jobs, models, sample, status, worker
+from drmodels.cli import (
+    bill,
+    check,
+    doctor,
+    fix,
+    imports,
+    jobs,
+    migrate,
+    models,
+    policy,
+    sample,
+    status,
+    worker,
+)
 from drmodels.cli.errors import AnsweringGroup
 
 HELP_STYLE = None
@@ -39,5 +52,5 @@ def main(
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 
-for module in (check, fix, imports, models, sample, jobs, status, worker):
+for module in (check, fix, imports, models, migrate, policy, doctor, bill, sample, jobs, status, worker):
     module.register(app)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from drmodels.cli.options import DataDir, settings
-from drmodels.registry.statuses import ModelStatus
+from drmodels.registry.statuses import JobStatus, ModelStatus
 
 jobs_app = typer.Typer(
     help="Run queued jobs (drmodels starts them).", no_args_is_help=True, hidden=True, rich_markup_mode=None
@@ -27,7 +27,7 @@ def run_job(
     outcome = run_task(deps, kind, job_id)
     deps.registry.close()
     typer.echo(outcome)
-    raise typer.Exit(0 if outcome in (ModelStatus.READY, None) else 1)
+    raise typer.Exit(0 if outcome in (ModelStatus.READY, JobStatus.SUCCEEDED, None) else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -79,15 +79,29 @@ def show_model(
 def retry_model(
     name: ModelName,
     wait: Annotated[bool, typer.Option("--wait", help="Run here until done.")] = False,
+    reset_permissions: Annotated[
+        bool,
+        typer.Option(
+            "--reset-permissions",
+            help="First repair ACCESS_DENIED_TO_BUCKET (restore the bucket policy) or "
+            "ACCOUNT_RESOURCE_DOES_NOT_EXIST (recreate the role).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Re-run an errored (or interrupted) import from its recorded source ("Update")."""
     from drmodels.cli.imports import run_here
+    from drmodels.service.repairs import retry_with_reset
     from drmodels.service.tasks import IMPORT
 
     service = _service(data_dir)
-    job_id = service.retry(name)
     out = console()
+    if reset_permissions:
+        job_id, done = retry_with_reset(service, name)
+        for line in done:
+            out.print(f"[yellow]Repaired:[/] {escape(line)}", highlight=False)
+    else:
+        job_id = service.retry(name)
     if not wait:
         service.deps.runner.submit(IMPORT, job_id)
         out.print(f"Retrying {escape(name)}: job {job_id} runs in the background")

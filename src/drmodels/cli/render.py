@@ -26,7 +26,7 @@ from drmodels.service.shapes import problems_of
 if TYPE_CHECKING:
     from drmodels.registry.tables import Model
 
-STATUS_STYLE = {ModelStatus.READY: "green", ModelStatus.IMPORTING: "yellow"}
+STATUS_STYLE = {ModelStatus.READY: "green", ModelStatus.IMPORTING: "yellow", ModelStatus.MIGRATING: "yellow"}
 
 
 def status_text(status: str) -> str:

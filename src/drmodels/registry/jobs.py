@@ -1,5 +1,9 @@
 """Import jobs' state transitions in the registry: claim, heartbeat, progress, ready, fail; each one
-transaction, and every one after the claim fenced by the worker that holds the job."""
+transaction, and every one after the claim fenced by the worker that holds the job.
+
+The same pipeline runs an import and a migration: a migrated model (`was_migrated`) goes through
+MIGRATING -> READY / MIGRATE_ERROR instead of IMPORTING -> READY / IMPORT_ERROR.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,25 @@ from sqlalchemy.orm import Session
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import ImportJob, JobRun, Model, ModelEvent
+from drmodels.registry.usage import record_work, start_storage
 from drmodels.rules.problems import Problem
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 LOST = "LOST"
 """The outcome of a run whose job another worker took over."""
+
+
+def working_status(model: Model) -> ModelStatus:
+    """What the model is while its job runs: IMPORTING, or MIGRATING for a migrated model."""
+    return ModelStatus.MIGRATING if model.was_migrated else ModelStatus.IMPORTING
+
+
+def error_status(model: Model) -> ModelStatus:
+    return ModelStatus.MIGRATE_ERROR if model.was_migrated else ModelStatus.IMPORT_ERROR
+
+
+def _verb(model: Model) -> str:
+    return "migrate" if model.was_migrated else "import"
 
 
 def updated(s: Session, statement: sa.Update) -> int:
@@ -100,15 +118,15 @@ def claim(
         )
         s.add(JobRun(job_id=job_id, attempt=seen_attempts + 1, owner=worker, started_at=now))
         model = job.model
-        model.status = ModelStatus.IMPORTING.value
+        model.status = working_status(model).value
         model.error_code = None
         model.error_details = None
         s.add(
             ModelEvent(
                 model_id=model.id,
                 at=now,
-                kind="import-started",
-                message=f"import attempt {seen_attempts + 1} from {job.source}",
+                kind=f"{_verb(model)}-started",
+                message=f"{_verb(model)} attempt {seen_attempts + 1} from {job.source}",
             )
         )
         fresh = seen_attempts == 0 and len(model.jobs) == 1
@@ -220,6 +238,8 @@ def mark_ready(
             model.agent_algorithm = outcome.agent_algorithm
             model.agent_network = "SIX_LAYER_DOUBLE_HEAD_OUTPUT"
         s.add(ModelEvent(model_id=model_id, at=now, kind="ready", message=outcome.event))
+        record_work(s, model, _verb(model), _run_start(s, job_id, worker, now), now)
+        start_storage(s, model, now)
         return True
 
 
@@ -227,22 +247,23 @@ def mark_failed(
     registry: Registry, job_id: int, worker: str, model_id: str, problems: list[Problem], removed: int,
     now: datetime,
 ) -> bool:  # fmt: skip
-    """IMPORT_ERROR with every problem; the first one's code is the model's error code.
+    """IMPORT_ERROR (MIGRATE_ERROR) with every problem; the first one's code is the model's error code.
 
     Written only while `worker` holds the job (False otherwise: another worker took it over).
     """
     with registry.session() as s:
         if not _finish(s, job_id, worker, now, JobStatus.FAILED, problems[0].code.value):
             return False
-        _refused(s, model_id, problems, removed, now)
+        model = _refused(s, model_id, problems, removed, now)
+        record_work(s, model, _verb(model), _run_start(s, job_id, worker, now), now)
         return True
 
 
-def _refused(s: Session, model_id: str, problems: list[Problem], removed: int, now: datetime) -> None:
-    """The model IMPORT_ERROR with every problem, and the event that says so."""
+def _refused(s: Session, model_id: str, problems: list[Problem], removed: int, now: datetime) -> Model:
+    """The model in its error status (IMPORT_ERROR, MIGRATE_ERROR) with every problem, and the event."""
     first = problems[0]
     model = s.get_one(Model, model_id)
-    model.status = ModelStatus.IMPORT_ERROR.value
+    model.status = error_status(model).value
     model.error_code = first.code.value
     model.error_details = [p.as_dict() for p in problems]
     model.size_bytes = 0
@@ -252,8 +273,19 @@ def _refused(s: Session, model_id: str, problems: list[Problem], removed: int, n
         ModelEvent(
             model_id=model_id,
             at=now,
-            kind="import-error",
+            kind=f"{_verb(model)}-error",
             message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
             details={"removed_objects": removed, "problems": len(problems)},
         )
     )
+    return model
+
+
+def _run_start(s: Session, job_id: int, worker: str, now: datetime) -> datetime:
+    """When `worker`'s run of the job began (the service's work to bill)."""
+    started = s.scalar(
+        sa.select(JobRun.started_at)
+        .where(JobRun.job_id == job_id, JobRun.owner == worker)
+        .order_by(JobRun.id.desc())
+    )
+    return started or now

@@ -3,7 +3,7 @@ history, and the schedule of periodic work shared by many workers."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -142,3 +142,76 @@ class ModelEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     model: Mapped[Model] = relationship(back_populates="events")
+
+
+class AccountJob(Base):
+    """A job over a whole account: a migration, a source cleanup or a usage metering run."""
+
+    __tablename__ = "account_jobs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    role_arn: Mapped[str | None] = mapped_column(sa.String(2048))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(20), default=JobStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    """What the job found and did (the migration's plan and counts, the cleanup's report)."""
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
+class MigrationSource(Base):
+    """A model prefix a migration found in an account's buckets: one model per source, ever."""
+
+    __tablename__ = "migration_sources"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "source", name="uq_migration_sources_account_source"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(1024))
+    model_id: Mapped[str | None] = mapped_column(sa.ForeignKey("models.id", ondelete="SET NULL"), index=True)
+    """None once the user deleted the model: a later run does not bring it back."""
+    migration_id: Mapped[int] = mapped_column(sa.ForeignKey("account_jobs.id"), index=True)
+    """The last migration run that registered or retried it."""
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+
+class UsageRecord(Base):
+    """Metered facts, kept after the model is deleted: storage spans and the service's work spans."""
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(12), index=True)
+    model_id: Mapped[str] = mapped_column(sa.String(32), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    """'storage' (bytes held from started_at to ended_at) or a job kind ('import', 'migration')."""
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    """None while the model is still stored."""
+    migrated_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    """When a migrated model was registered (its free storage window starts there)."""
+
+
+class UsageDay(Base):
+    """One account's metered usage of one UTC day (written by the metering job)."""
+
+    __tablename__ = "usage_days"
+
+    account_id: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    storage_byte_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    free_byte_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    """The part of storage_byte_seconds inside a migrated model's free window."""
+    service_seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    metered_at: Mapped[datetime] = mapped_column(sa.DateTime)

@@ -21,10 +21,10 @@ from pathlib import Path
 from drmodels.errors import Conflict, InvalidRequest, NotFound
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
-from drmodels.service.imports.job import abandon, run_import
+from drmodels.service.deps import Deps
+from drmodels.service.imports.job import IMPORT, abandon, run_import
 from drmodels.service.imports.progress import Progress, watch
 from drmodels.service.models import ModelService
-from drmodels.service.tasks import IMPORT
 
 COLUMNS = ("name", "source", "role", "description")
 DELIMITERS = (",", ";", "\t")
@@ -181,21 +181,48 @@ def bulk_import(
         result.rows.append(outcome)
         if job_id is not None:
             job_ids.append(job_id)
+    try:
+        run_jobs(service.deps, job_ids, workers, listener, enqueue=enqueue)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    models = {m.name: m for m in service.list()}
+    for outcome in result.rows:
+        if outcome.action is not Action.REFUSED:
+            outcome.model = models.get(outcome.row.name)
+    return result
+
+
+def run_jobs(
+    deps: Deps,
+    job_ids: list[int],
+    workers: int,
+    listener: Callable[[BulkProgress], None] | None = None,
+    *,
+    enqueue: bool = False,
+) -> None:
+    """Run import jobs `workers` at a time in this process, or (`enqueue`) hand them to the runner and
+    follow them in the registry until each is finished; `listener` hears the aggregate progress.
+
+    Ctrl-C (KeyboardInterrupt, raised again once every job here has ended) stops the jobs running in
+    this process, each IMPORT_ERROR as interrupted with nothing kept, and fails the ones not started;
+    enqueued jobs go on in their workers.
+    """
     lock = threading.Lock()
     per_job: dict[int, Progress] = {}
     finished = [0]
     stop = threading.Event()
 
     def tell() -> None:
-        listener(
-            BulkProgress(
-                sum(j.bytes_done for j in per_job.values()),
-                sum(j.bytes_total for j in per_job.values()),
-                sum(j.files_done for j in per_job.values()),
-                finished[0],
-                len(job_ids),
+        if listener is not None:
+            listener(
+                BulkProgress(
+                    sum(j.bytes_done for j in per_job.values()),
+                    sum(j.bytes_total for j in per_job.values()),
+                    sum(j.files_done for j in per_job.values()),
+                    finished[0],
+                    len(job_ids),
+                )
             )
-        )
 
     def on_progress(p: Progress) -> None:
         with lock:
@@ -204,16 +231,16 @@ def bulk_import(
 
     def run(job_id: int) -> None:
         if stop.is_set():
-            abandon(job_id, service.deps)
+            abandon(job_id, deps)
         else:
-            run_import(job_id, service.deps, on_progress, stop)
+            run_import(job_id, deps, on_progress, stop)
         with lock:
             finished[0] += 1
             tell()
 
     if enqueue:
         for job_id in job_ids:
-            service.deps.runner.submit(IMPORT, job_id)
+            deps.runner.submit(IMPORT, job_id)
         done: set[int] = set()
 
         def followed(p: Progress) -> None:
@@ -222,26 +249,18 @@ def bulk_import(
             finished[0] = len(done)
             on_progress(p)
 
+        watch(deps, job_ids, followed)
+        return
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
+        futures = [pool.submit(run, job_id) for job_id in job_ids]
         try:
-            watch(service.deps, job_ids, followed)
+            for future in futures:
+                future.result()
         except KeyboardInterrupt:
-            result.interrupted = True
-    else:
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="job") as pool:
-            futures = [pool.submit(run, job_id) for job_id in job_ids]
-            try:
-                for future in futures:
-                    future.result()
-            except KeyboardInterrupt:
-                stop.set()
-                result.interrupted = True
-                for future in futures:
-                    future.result()
-    models = {m.name: m for m in service.list()}
-    for outcome in result.rows:
-        if outcome.action is not Action.REFUSED:
-            outcome.model = models.get(outcome.row.name)
-    return result
+            stop.set()
+            for future in futures:
+                future.result()
+            raise
 
 
 def _accept(service: ModelService, row: Row, retry_failed: bool) -> tuple[RowResult, int | None]:

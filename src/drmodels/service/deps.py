@@ -8,10 +8,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from drmodels.clock import utcnow
+from drmodels.errors import ConfigError
 from drmodels.rules.limits import Limits
+from drmodels.rules.permissions import SERVICE_PRINCIPAL
+from drmodels.rules.pricing import Prices
 
 if TYPE_CHECKING:  # the `check` command needs none of these loaded
-    from drmodels.adapters.ports import ModelStore, Source
+    from drmodels.adapters.ports import AwsAccess, ModelStore, Source
     from drmodels.registry.db import Registry
 
 
@@ -75,3 +78,13 @@ class Deps:
     jobs: JobOptions = field(default_factory=JobOptions)
     clock: Callable[[], datetime] = utcnow
     """Naive UTC now: every time the service records."""
+    aws: AwsAccess | None = None
+    """Account-level AWS calls (migration, source cleanup, the doctor, repairs); set by bootstrap."""
+    prices: Prices = field(default_factory=Prices)
+    service_principal: str = SERVICE_PRINCIPAL
+    """Who assumes users' roles, in the policies the repairs write."""
+
+    def need_aws(self) -> AwsAccess:
+        if self.aws is None:
+            raise ConfigError("this process was built without AWS access (bootstrap.build sets it)")
+        return self.aws

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from drmodels.adapters.ports import SourceError
 from drmodels.errors import Conflict, InvalidRequest, NotFound
+from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import account_models, ensure_account, find_model, lock_model
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import ImportJob, Model, ModelEvent
+from drmodels.registry.tables import ImportJob, MigrationSource, Model, ModelEvent
+from drmodels.registry.usage import end_storage
 from drmodels.rules import requests
 from drmodels.rules.problems import Code
 from drmodels.service.deps import Deps
@@ -45,9 +47,14 @@ class ModelService:
         self.region = region
 
     def accept(
-        self, name: str, source: str, description: str | None = None, role_arn: str | None = None
-    ) -> Accepted:
-        """Step 1: validate the request and register the model as IMPORTING with a queued job."""
+        self, name: str, source: str, description: str | None = None, role_arn: str | None = None,
+        *, migration_id: int | None = None,
+    ) -> Accepted:  # fmt: skip
+        """Step 1: validate the request and register the model as IMPORTING with a queued job.
+
+        With `migration_id`, a model a migration found: MIGRATING, `WasMigrated`, its source claimed for
+        the account in the same transaction (one model per source, ever).
+        """
         requests.check_name(name)
         requests.check_description(description)
         requests.check_role_arn(role_arn)
@@ -69,9 +76,9 @@ class ModelService:
                         name=name,
                         arn=arn,
                         description=description,
-                        status=ModelStatus.IMPORTING.value,
-                        was_imported=True,
-                        was_migrated=False,
+                        status=(ModelStatus.MIGRATING if migration_id else ModelStatus.IMPORTING).value,
+                        was_imported=migration_id is None,
+                        was_migrated=migration_id is not None,
                         import_src_location=source,
                         role_arn=role_arn,
                         size_bytes=0,
@@ -84,12 +91,17 @@ class ModelService:
                     attempts=0, created_at=now,
                 )  # fmt: skip
                 s.add(job)
-                s.add(
-                    ModelEvent(
-                        model_id=model_id, at=now, kind="accepted", message=f"import requested from {source}"
-                    )
-                )
+                what = "migration found it at" if migration_id else "import requested from"
+                s.add(ModelEvent(model_id=model_id, at=now, kind="accepted", message=f"{what} {source}"))
                 s.flush()
+                if migration_id is not None:
+                    s.add(
+                        MigrationSource(
+                            account_id=self.account_id, source=source, model_id=model_id,
+                            migration_id=migration_id, created_at=now,
+                        )
+                    )  # fmt: skip
+                    s.flush()
                 job_id = job.id
         except IntegrityError as exc:  # a concurrent request took the name first
             raise InvalidRequest("name", self._taken(name)) from exc
@@ -144,17 +156,17 @@ class ModelService:
             if model is None:
                 raise NotFound(f"no model named {name!r}")
             last = model.jobs[-1] if model.jobs else None
-            if model.status == ModelStatus.IMPORTING and last is not None and last.status == JobStatus.QUEUED:
+            if model.status == working_status(model) and last is not None and last.status == JobStatus.QUEUED:
                 return last.id
             orphaned = (
-                model.status == ModelStatus.IMPORTING
+                model.status == working_status(model)
                 and last is not None
                 and last.status == JobStatus.RUNNING
                 and lost(last.owner, last.heartbeat_at, now, self.deps.jobs.lease)
             )
-            if model.status != ModelStatus.IMPORT_ERROR and not orphaned:
+            if model.status != error_status(model) and not orphaned:
                 raise Conflict(
-                    f"model {name!r} is {model.status}: only a model in IMPORT_ERROR, or one whose "
+                    f"model {name!r} is {model.status}: only a model in {error_status(model)}, or one whose "
                     "import worker died, can be retried"
                 )
             if last is not None and orphaned:
@@ -169,7 +181,7 @@ class ModelService:
                 created_at=now,
             )
             s.add(job)
-            model.status = ModelStatus.IMPORTING.value
+            model.status = working_status(model).value
             s.add(
                 ModelEvent(
                     model_id=model.id,
@@ -189,7 +201,7 @@ class ModelService:
                 raise NotFound(f"no model named {name!r}")
             last = model.jobs[-1] if model.jobs else None
             if (
-                model.status == ModelStatus.IMPORTING
+                model.status == working_status(model)
                 and last is not None
                 and last.status == JobStatus.RUNNING
                 and owner_alive(last.owner)
@@ -202,3 +214,4 @@ class ModelService:
             row = s.get(Model, model_id)
             if row is not None:
                 s.delete(row)
+            end_storage(s, model_id, self.deps.clock())

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drmodels.errors import InvalidRequest
+from drmodels.service.billing import METERING, run_metering
+from drmodels.service.cleanup import CLEANUP, run_cleanup
 from drmodels.service.deps import Deps
-from drmodels.service.imports.job import run_import
+from drmodels.service.imports.job import IMPORT, run_import
+from drmodels.service.migration import MIGRATION, run_migration
 
-IMPORT = "import"
+__all__ = ["IMPORT", "TASKS", "run_task"]
 
-TASKS: dict[str, Callable[[int, Deps], object]] = {IMPORT: run_import}
+TASKS: dict[str, Callable[[int, Deps], object]] = {
+    IMPORT: run_import,
+    MIGRATION: run_migration,
+    CLEANUP: run_cleanup,
+    METERING: run_metering,
+}
 """kind -> job function(job_id, deps); every one is idempotent and takes only the id."""
 
 

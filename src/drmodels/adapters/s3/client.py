@@ -133,3 +133,12 @@ def make_s3_client(
     if counter is not None:
         count_requests(client, counter)
     return client
+
+
+def make_client(service: str) -> Any:
+    """A client of another AWS service (sts, iam) from the default chain, as drmodels itself.
+
+    Endpoints come from boto3's own settings (`AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL_STS`, ...).
+    """
+    session = _session()
+    return session.client(service, region_name=_region(session), config=_config(4))

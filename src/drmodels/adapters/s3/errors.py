@@ -203,7 +203,9 @@ def _denied(bucket: str, key: str | None, action: str, who: str, operation: str,
         what = f"listing {where}"
     else:
         resource = f"arn:aws:s3:::{bucket}/{key}" if key is not None else f"arn:aws:s3:::{bucket}/*"
-        what = f"reading {where}"
+        if key is None:
+            resource = f"arn:aws:s3:::{bucket}"
+        what = f"reading {where}" if action == "s3:GetObject" else f"{action} on {where}"
     return SourceError(
         Code.ACCESS_DENIED_TO_BUCKET,
         f"Access denied {what}: {action} is not allowed for {who} on bucket {bucket!r} "

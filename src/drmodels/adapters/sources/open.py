@@ -35,7 +35,9 @@ CLAIMS = {
 class SourceOpener:
     """Opens sources by location; every s3:// source read without a role shares one S3 client.
 
-    Building a boto3 client costs tens of milliseconds of CPU; a bulk import would pay it per model.
+    Building a boto3 client costs tens of milliseconds of CPU; a bulk import would pay it per model, and
+    a migration (every model read through the account's role) an AssumeRole as well: sources read through
+    the same role share one client too, its temporary credentials refreshed before they expire.
     `requests` counts every S3 request the sources it opened send, by operation.
     """
 
@@ -43,6 +45,7 @@ class SourceOpener:
         self.requests: Counter[str] = Counter()
         self._pool = max_pool_connections
         self._client: Any = None
+        self._role_clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, location: str, role_arn: str | None = None) -> Source:
@@ -75,12 +78,20 @@ class SourceOpener:
                 self._client = make_s3_client(max_pool_connections=self._pool, counter=self.requests)
             return self._client
 
+    def role_s3_client(self, role_arn: str) -> Any:
+        """The role's shared client; a role that cannot be assumed raises, and is tried again next time."""
+        with self._lock:
+            client = self._role_clients.get(role_arn)
+            if client is None:
+                client = make_s3_client(role_arn, self._pool, self.requests)
+                self._role_clients[role_arn] = client
+            return client
+
 
 def _open_s3(opener: SourceOpener, location: str, role_arn: str | None) -> Source:
-    if role_arn:
-        return S3Source.from_url(location, role_arn=role_arn)
     bucket, prefix = parse_s3_url(location)
-    return S3Source(location, bucket, prefix, opener.shared_s3_client(), None, opener.requests)
+    client = opener.role_s3_client(role_arn) if role_arn else opener.shared_s3_client()
+    return S3Source(location, bucket, prefix, client, role_arn, opener.requests)
 
 
 SCHEMES: dict[str, Callable[[SourceOpener, str, str | None], Source]] = {"s3": _open_s3}

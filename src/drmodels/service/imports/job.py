@@ -1,5 +1,7 @@
 """The import job: inspect -> copy the planned objects -> build the car archive -> verify -> READY.
 
+A migrated model runs the same job (MIGRATING -> READY / MIGRATE_ERROR: registry/jobs.py).
+
 `run_import(job_id, deps)` is idempotent and takes only an id (plus the process's dependencies), so
 the in-process pool and a distributed runner call the same function. Whatever it finds in the store
 from an earlier, interrupted attempt is either kept (complete and matching) or removed.
@@ -33,6 +35,9 @@ from drmodels.service.imports.verify import reconcile, verify
 from drmodels.service.jobs import Lease, lost, worker_id
 from drmodels.service.shapes import car_configuration
 from drmodels.service.store_keys import model_prefix, virtual_key, virtual_prefix
+
+IMPORT = "import"
+"""This job's kind in the task table (service/tasks.py)."""
 
 
 def interrupted(name: str) -> Problem:
@@ -181,7 +186,11 @@ def _import(
 def _outcome(model_id: str, found: _Inspected, stored: dict[str, StoredObject], car_size: int) -> Outcome:
     report, metadata = found.report, found.metadata
     cut = len(virtual_prefix(model_id)) + 1
-    manifest = [{"key": k[cut:], "size": o.size, "checksum": o.checksum} for k, o in sorted(stored.items())]
+    etags = {o.key: o.etag for o in report.plan.objects}
+    manifest = [
+        {"key": k[cut:], "size": o.size, "checksum": o.checksum, "source_etag": etags.get(k[cut:])}
+        for k, o in sorted(stored.items())
+    ]
     size = sum(o.size for o in stored.values()) + car_size
     checkpoints = list(report.plan.checkpoints)
     algorithm = None if metadata is None else ("SAC" if metadata.training_algorithm == "sac" else "PPO")

@@ -1,7 +1,7 @@
 """job and event ids are never reused (SQLite AUTOINCREMENT)
 
 Revision ID: 0002
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-02 02:00:00.000000
 
 SQLite hands out the largest id + 1 unless the table is AUTOINCREMENT, so deleting a model reused its
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,216 @@
+"""The account migration: start it, run it (a job), report its progress.
+
+`start_migration` returns the id of a migration job (`POST /migrations {roleArn}` answers it);
+`run_migration(job_id, deps)` is the job: plan (migration_plan.py), register each new model MIGRATING
+(WasMigrated, its source claimed once per account), retry errored ones when asked, resume interrupted
+ones, then run each through the import pipeline `workers` at a time. Running it again, or after a kill,
+registers nothing twice. `migration_progress` is `GET /migrations/{id}`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from drmodels.adapters.ports import SourceError
+from drmodels.errors import Conflict, InvalidRequest
+from drmodels.registry import account_jobs
+from drmodels.registry.statuses import JobStatus, ModelStatus
+from drmodels.registry.tables import AccountJob, ImportJob, MigrationSource, Model
+from drmodels.rules import requests
+from drmodels.rules.migration import unique_name
+from drmodels.service.bulk import BulkProgress, run_jobs
+from drmodels.service.deps import Deps
+from drmodels.service.jobs import owner_alive, worker_id
+from drmodels.service.migration_plan import MIGRATE, RESUME, RETRY, SKIP, MigrationPlan, PlanItem, make_plan
+from drmodels.service.models import ModelService
+
+MIGRATION = "migration"
+DEFAULT_WORKERS = 4
+
+
+def start_migration(
+    deps: Deps, account_id: str, role_arn: str, *, retry_errors: bool = False, workers: int = DEFAULT_WORKERS
+) -> int:
+    """A queued migration of the account with its migration role; an interrupted one is resumed instead."""
+    requests.check_account(account_id)
+    requests.check_role_arn(role_arn)
+    if not 1 <= workers <= 64:
+        raise InvalidRequest("workers", f"workers run 1 to 64 imports at once; got {workers}")
+    params = {"retry_errors": retry_errors, "workers": workers}
+    for job in account_jobs.unfinished(deps.registry, account_id, MIGRATION):
+        if job.role_arn == role_arn and not (job.status == JobStatus.RUNNING and owner_alive(job.owner)):
+            return job.id
+    return account_jobs.create(deps.registry, account_id, MIGRATION, role_arn, params, deps.clock())
+
+
+def _register(service: ModelService, item: PlanItem, role_arn: str, migration_id: int) -> int | None:
+    """The new model's queued import job; None if another run claimed the source meanwhile."""
+    name, tried = item.name, {item.name}
+    description = f"Migrated from {item.source}"[:255]
+    for _ in range(20):
+        try:
+            return service.accept(name, item.source, description, role_arn, migration_id=migration_id).job_id
+        except InvalidRequest:
+            with service.deps.registry.session() as s:
+                claimed = s.scalar(
+                    sa.select(MigrationSource.id).where(
+                        MigrationSource.account_id == service.account_id,
+                        MigrationSource.source == item.source,
+                    )
+                )
+                if claimed is not None:
+                    return None
+                taken = set(s.scalars(sa.select(Model.name).where(Model.account_id == service.account_id)))
+            name = unique_name(item.name, taken | tried)
+            tried.add(name)
+    return None
+
+
+def _adopt(deps: Deps, item: PlanItem, migration_id: int) -> int | None:
+    """An interrupted model's last import job, now counted in this run."""
+    with deps.registry.session() as s:
+        s.execute(
+            sa.update(MigrationSource)
+            .where(MigrationSource.model_id == item.model_id)
+            .values(migration_id=migration_id)
+        )
+        return s.scalar(sa.select(sa.func.max(ImportJob.id)).where(ImportJob.model_id == item.model_id))
+
+
+def _queue(deps: Deps, account_id: str, plan: MigrationPlan, migration_id: int) -> list[int]:
+    service = ModelService(deps, account_id)
+    jobs = []
+    for item in plan.items:
+        job_id: int | None = None
+        if item.action == MIGRATE:
+            job_id = _register(service, item, plan.role_arn, migration_id)
+        elif item.action == RETRY:
+            try:
+                job_id = service.retry(item.name)
+            except Conflict:  # its status changed since the plan (another run retried it)
+                continue
+            _adopt(deps, item, migration_id)
+        elif item.action == RESUME:
+            job_id = _adopt(deps, item, migration_id)
+        if job_id is not None:
+            jobs.append(job_id)
+    return jobs
+
+
+def run_migration(
+    job_id: int, deps: Deps, listener: Callable[[BulkProgress], None] | None = None
+) -> JobStatus:
+    """Run (or resume) one migration job; returns its final status."""
+    job = account_jobs.claim(deps.registry, job_id, worker_id(), deps.clock(), lambda j: owner_alive(j.owner))
+    if job is None:
+        return JobStatus(_job(deps, job_id).status)
+    role_arn = job.role_arn or ""
+    try:
+        plan = make_plan(deps, job.account_id, role_arn, bool(job.params.get("retry_errors")))
+    except SourceError as exc:
+        error = (exc.code.value, f"{exc.message} {exc.fix}")
+        account_jobs.finish(deps.registry, job_id, None, deps.clock(), error)
+        return JobStatus.FAILED
+    account_jobs.save(deps.registry, job_id, {"plan": plan.as_dict()}, deps.clock())
+    imports = _queue(deps, job.account_id, plan, job_id)
+    workers = int(job.params.get("workers") or DEFAULT_WORKERS)
+    run_jobs(deps, imports, workers, listener)
+    account_jobs.finish(deps.registry, job_id, {"plan": plan.as_dict()}, deps.clock())
+    return JobStatus.SUCCEEDED
+
+
+def _job(deps: Deps, job_id: int) -> AccountJob:
+    with deps.registry.session() as s:
+        return s.get_one(AccountJob, job_id)
+
+
+@dataclass(frozen=True)
+class MigrationProgress:
+    """What `GET /migrations/{id}` answers: the plan's counts and where each migrated model stands."""
+
+    id: int
+    account_id: str
+    role_arn: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: dict[str, str] | None
+    buckets: list[str]
+    ignored_buckets: list[str]
+    bucket_errors: dict[str, str]
+    found: int
+    skipped: dict[str, int]
+    """Reason -> count of model prefixes this run left alone."""
+    models: dict[str, int]
+    """Status -> count of the models this run registered, retried or resumed."""
+    errors: dict[str, int]
+    """Error code -> count, for the models that ended in MIGRATE_ERROR."""
+    bytes_done: int
+    bytes_total: int
+    migrated_bytes: int
+    """Stored bytes of the models READY."""
+    requests: dict[str, int]
+    """S3 requests of the discovery, by operation."""
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        for key in ("created_at", "started_at", "finished_at"):
+            value = data[key]
+            data[key] = value.isoformat() + "Z" if value else None
+        data["done"] = self.done
+        return data
+
+
+def migration_progress(deps: Deps, account_id: str, migration_id: int) -> MigrationProgress:
+    """The migration as it stands (NotFound outside its account)."""
+    job = account_jobs.get(deps.registry, account_id, migration_id, MIGRATION)
+    empty: dict[str, Any] = {"role_arn": job.role_arn, "buckets": [], "ignored_buckets": []}  # not planned
+    plan = MigrationPlan.from_dict((job.result or {}).get("plan") or empty)
+    with deps.registry.session() as s:
+        rows = s.execute(
+            sa.select(Model, ImportJob)
+            .join(MigrationSource, MigrationSource.model_id == Model.id)
+            .join(ImportJob, ImportJob.model_id == Model.id)
+            .where(MigrationSource.migration_id == migration_id)
+            .order_by(Model.id, ImportJob.id)
+        ).all()
+    latest = {model.id: (model, ijob) for model, ijob in rows}  # each model with its last job
+    statuses = Counter(m.status for m, _j in latest.values())
+    errors = Counter(m.error_code or "" for m, _j in latest.values() if m.status == ModelStatus.MIGRATE_ERROR)
+    by_source = {m.import_src_location: m for m, _j in latest.values()}
+    items = []
+    for item in plan.items:
+        model = by_source.get(item.source)
+        items.append(
+            {
+                "source": item.source, "name": model.name if model else item.name, "action": item.action,
+                "reason": item.reason, "status": model.status if model else item.status,
+                "error_code": model.error_code if model else item.error_code, "size": item.size,
+            }
+        )  # fmt: skip
+    return MigrationProgress(
+        id=job.id, account_id=job.account_id, role_arn=job.role_arn or "", status=job.status,
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+        error={"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
+        buckets=plan.buckets, ignored_buckets=plan.ignored, bucket_errors=plan.bucket_errors,
+        found=len(plan.items),
+        skipped=dict(Counter(i.reason for i in plan.items if i.action == SKIP)),
+        models=dict(statuses), errors=dict(errors),
+        bytes_done=sum(j.bytes_done or 0 for _m, j in latest.values()),
+        bytes_total=sum(j.bytes_total or 0 for _m, j in latest.values()),
+        migrated_bytes=sum(m.size_bytes or 0 for m, _j in latest.values() if m.status == ModelStatus.READY),
+        requests=plan.requests,
+        items=items,
+    )  # fmt: skip
