@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from drmodels.errors import ProblemError, StoreError
+from drmodels.rules.names import STORE_KEY_BYTES, unstorable
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, error
 
@@ -99,11 +100,10 @@ class StoredObject:
 
 
 def check_key(key: str) -> str:
-    """A store key is relative, '/'-separated, with no empty, '.' or '..' segments."""
-    if not key or key.startswith("/") or "\\" in key or "\x00" in key:
-        raise StoreError(f"refusing store key {key!r}: keys are relative '/'-separated paths")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise StoreError(f"refusing store key {key!r}: no empty, '.' or '..' segments")
+    """A store key follows rules/names.py: relative, '/'-separated, a name every store can hold."""
+    why = unstorable(key, STORE_KEY_BYTES)
+    if why is not None:
+        raise StoreError(f"refusing store key {key!r}: it {why}")
     return key
 
 
