@@ -71,6 +71,30 @@ class Source(Protocol):
         ...
 
 
+class SourceWrapper:
+    """A Source that hands everything to `inner`; subclasses change what they add (prefetching, pins)."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
+    @property
+    def concurrent_reads(self) -> int:
+        return self.inner.concurrent_reads
+
+    def list(self) -> Iterator[ObjectInfo]:
+        return self.inner.list()
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        return self.inner.read(key, max_bytes)
+
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
+        return self.inner.open(key, if_match)
+
+
 def read_capped(source: Source, key: str, max_bytes: int) -> bytes:
     """The whole object through `source.open`, refused (never read past) when over max_bytes."""
     with source.open(key) as stream:
