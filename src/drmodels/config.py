@@ -7,20 +7,56 @@ boto3 itself. A bad value is a ConfigError with one line naming the variable and
 from __future__ import annotations
 
 import base64
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    ByteSize,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from drmodels.errors import ConfigError
-from drmodels.rules.limits import FileKind, Limits, MiB
+from drmodels.rules.limits import FileKind, GiB, Limits, MiB
 from drmodels.rules.permissions import SERVICE_PRINCIPAL
 from drmodels.rules.pricing import Prices
 
 PREFIX = "DRMODELS_"
-ByteLimit = Annotated[int, Field(ge=0)]
+MAX_BYTES = 2**63 - 1
+"""The largest size a registry BIGINT holds."""
+_SIZE = TypeAdapter(ByteSize)
+_SIZE_TEXT = re.compile(r"^\d+(?:\.\d+)?\s*[A-Za-z]*$")
+
+
+def parse_size(value: object) -> int:
+    """Bytes from an int or a text like `1048576`, `10MB` (10^6 each) or `500MiB` (2^20 each)."""
+    if isinstance(value, bool):
+        raise ValueError("a size is a number of bytes, not a boolean")
+    text = str(value).strip()
+    if text.startswith("-"):
+        raise ValueError("a size cannot be negative")
+    try:
+        if not _SIZE_TEXT.match(text):
+            raise ValueError(text)
+        size = int(_SIZE.validate_python(text))
+    except (ValidationError, ValueError):
+        raise ValueError(
+            "not a size: give bytes (1048576) or a number with a unit (10MB, 500MiB, 2GiB)"
+        ) from None
+    if size > MAX_BYTES:
+        raise ValueError(f"a size is at most {MAX_BYTES} bytes")
+    return size
+
+
+ByteLimit = Annotated[int, BeforeValidator(parse_size)]
+"""A size setting: bytes, or a number with a decimal (kB, MB, GB) or binary (KiB, MiB, GiB) unit."""
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=6)]
 Seconds = Annotated[float, Field(gt=0)]
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
@@ -39,6 +75,8 @@ class Settings(BaseSettings):
     checkpoint_file_max_bytes: ByteLimit = 500 * MiB
     control_file_max_bytes: ByteLimit = 1 * MiB
     reward_function_max_bytes: ByteLimit = 1 * MiB
+    model_max_bytes: ByteLimit = 8 * GiB
+    """Everything one import copies; optional files (logs first) are left out to stay under it."""
     import_deep: bool = True
     """Deep checks (checkpoint tensors, graphs, the car archive) of every imported model."""
     service_principal: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] = SERVICE_PRINCIPAL
@@ -113,6 +151,7 @@ class Settings(BaseSettings):
             checkpoint_file_bytes=self.checkpoint_file_max_bytes,
             control_file_bytes=self.control_file_max_bytes,
             reward_function_bytes=self.reward_function_max_bytes,
+            model_bytes=self.model_max_bytes,
         )
 
     def prices(self) -> Prices:
@@ -161,5 +200,6 @@ def _one_line(exc: ValidationError, given: dict[str, Any]) -> str:
         value = err.get("input")
         secret = field in SECRET_FIELDS
         shown = f"={value}" if isinstance(value, str | int | float) and not secret else ""
-        parts.append(f"{where}{shown}: {err['msg']}")
+        reason = err.get("ctx", {}).get("error") if err["type"] == "value_error" else None
+        parts.append(f"{where}{shown}: {reason or err['msg']}")
     return "; ".join(parts)

@@ -29,8 +29,12 @@ runner = CliRunner()
 
 
 def comparable(location: str, role_arn: str | None = None) -> dict[str, Any]:
+    """The report without what names the source: its location, and each fix (a folder's fixes name
+    `drmodels fix PATH`, an archive's say to repack, a bucket's give the `aws s3` command)."""
     report = check_source(open_source(location, role_arn), Limits()).as_dict()
     report.pop("source")
+    for problem in report["problems"]:  # type: ignore[attr-defined]
+        problem.pop("fix")
     return report
 
 

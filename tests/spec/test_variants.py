@@ -125,14 +125,12 @@ def test_drfc_upload_is_refused_with_every_reason(tmp_path: Path) -> None:
     assert codes(report) == [
         (Code.FILE_DOES_NOT_EXIST, "reward_function.py"),
         (Code.COACH_CHECKPOINT_DOES_NOT_EXIST, "model/.coach_checkpoint"),
-        (Code.FILE_DOES_NOT_EXIST, "model/model.tar.gz"),
-    ]
-    reward, pointer, archive = report.errors
+    ]  # no cascade: without a pointer the best checkpoint is unknown, so its frozen graph is not blamed
+    reward, pointer = report.errors
     assert "custom_files/reward_function.py" in reward.explanation and reward.auto_fix
     assert "model/coach_checkpoint" in pointer.explanation and "17_Step-37295.ckpt" in pointer.fix
     assert pointer.auto_fix
-    # without a pointer the best checkpoint is unknown, so the archive cannot be planned yet
-    assert "model/model_16.pb, model/model_17.pb" in archive.explanation
+    assert f"`drmodels fix {tmp_path}` does it" in reward.fix + pointer.fix
 
 
 def test_legacy_tensorflow_state_file(tmp_path: Path) -> None:
@@ -321,12 +319,17 @@ def test_prefix_root_off_by_one_level_is_pointed_out(tmp_path: Path) -> None:
     folder = mf.console_model(tmp_path / "bucket" / "m1")
     mf.console_model(tmp_path / "bucket" / "m2")
     above = check(tmp_path / "bucket")
-    assert not above.importable
-    hint = next(p for p in above.problems if not p.is_error)
-    assert "model folders were found under m1, m2" in hint.explanation
+    assert not above.importable and above.root_off
+    [hint] = above.problems  # the cause, first and alone: not a warning after five "upload X" errors
+    assert hint.is_error and "model folders were found under m1, m2" in hint.explanation
+    assert f"{tmp_path}/bucket/m1" in hint.fix
     inside = check(folder.root / "model")
-    hint = next(p for p in inside.problems if not p.is_error)
-    assert "looks like the model/ folder itself" in hint.explanation
+    [hint] = inside.problems
+    assert hint.is_error and "looks like the model/ folder itself" in hint.explanation
+    assert f"Give {folder.root}," in hint.fix
+    ip = check(folder.root / "ip")
+    [hint] = ip.problems
+    assert hint.is_error and "looks like the ip/ folder itself" in hint.explanation
 
 
 def test_metadata_only_in_custom_files_is_copied_by_fix(tmp_path: Path) -> None:

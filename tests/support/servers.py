@@ -81,6 +81,11 @@ class Seaweed:
     data_dir: Path
     log_path: Path
 
+    @property
+    def log_dir(self) -> Path:
+        """glog's files and the gRPC sockets: inside the server's own folder, never in /tmp."""
+        return self.data_dir / "logs"
+
     def env(self, keys: Keys | None = None) -> dict[str, str]:
         """AWS env vars that point any AWS client (boto3, s5cmd) at this server, isolated from ~/.aws."""
         return {
@@ -305,15 +310,19 @@ def seaweed(
     data.mkdir(parents=True, exist_ok=True)
     (root / "s3.json").write_text(json.dumps(s3_config(), indent=1))
     (root / "iam.json").write_text(json.dumps(iam_config(extra_roles), indent=1))
-    s3, master, volume, filer, s3g, masterg, volumeg, filerg, admin = free_ports(9)
+    s3, master, volume, filer, s3g, masterg, volumeg, filerg, admin, adming = free_ports(10)
+    logs = root / "logs"  # glog's files, and (TMPDIR) its gRPC sockets: inside root, never in /tmp
+    logs.mkdir(exist_ok=True)
     cmd = [
         weed,
+        f"-logdir={logs}",
         "mini",
         f"-dir={data}",
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
         "-admin.ui=false",
         f"-admin.port={admin}",
+        f"-admin.port.grpc={adming}",
         "-webdav=false",
         "-master.telemetry=false",
         f"-s3.port={s3}",
@@ -335,9 +344,9 @@ def seaweed(
         f"-s3.iam.config={root / 'iam.json'}",
     ]
     log_path = root / "weed.log"
+    # weed mini makes an admin of AWS_ACCESS_KEY_ID from its environment: start it without AWS_*
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"TMPDIR": str(logs)}
     with log_path.open("wb") as log:
-        # weed mini makes an admin of AWS_ACCESS_KEY_ID from its environment: start it without AWS_*
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True, env=env
         )
@@ -361,8 +370,20 @@ def seaweed(
         )
     finally:
         stop(proc)
+        _remove_grpc_sockets([s3g, masterg, volumeg, filerg, adming])
         if own_dir:
             shutil.rmtree(root, ignore_errors=True)
+
+
+GRPC_SOCKET = "/tmp/seaweedfs-{kind}-grpc-{port}.sock"
+"""Where weed puts its gRPC sockets, whatever TMPDIR says (the path is compiled in)."""
+
+
+def _remove_grpc_sockets(ports: list[int]) -> None:
+    """Remove the sockets of our server (named by our ports) that weed leaves in /tmp when stopped."""
+    for port in ports:
+        for kind in ("master", "volume", "filer", "s3", "admin"):
+            Path(GRPC_SOCKET.format(kind=kind, port=port)).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

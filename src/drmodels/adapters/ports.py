@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from drmodels.errors import ProblemError, StoreError
+from drmodels.rules.names import STORE_KEY_BYTES, unstorable
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, error
 
@@ -70,6 +71,30 @@ class Source(Protocol):
         ...
 
 
+class SourceWrapper:
+    """A Source that hands everything to `inner`; subclasses change what they add (prefetching, pins)."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
+    @property
+    def concurrent_reads(self) -> int:
+        return self.inner.concurrent_reads
+
+    def list(self) -> Iterator[ObjectInfo]:
+        return self.inner.list()
+
+    def read(self, key: str, max_bytes: int) -> bytes:
+        return self.inner.read(key, max_bytes)
+
+    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
+        return self.inner.open(key, if_match)
+
+
 def read_capped(source: Source, key: str, max_bytes: int) -> bytes:
     """The whole object through `source.open`, refused (never read past) when over max_bytes."""
     with source.open(key) as stream:
@@ -99,11 +124,10 @@ class StoredObject:
 
 
 def check_key(key: str) -> str:
-    """A store key is relative, '/'-separated, with no empty, '.' or '..' segments."""
-    if not key or key.startswith("/") or "\\" in key or "\x00" in key:
-        raise StoreError(f"refusing store key {key!r}: keys are relative '/'-separated paths")
-    if any(part in ("", ".", "..") for part in key.split("/")):
-        raise StoreError(f"refusing store key {key!r}: no empty, '.' or '..' segments")
+    """A store key follows rules/names.py: relative, '/'-separated, a name every store can hold."""
+    why = unstorable(key, STORE_KEY_BYTES)
+    if why is not None:
+        raise StoreError(f"refusing store key {key!r}: it {why}")
     return key
 
 

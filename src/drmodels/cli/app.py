@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as installed_version
+from typing import Annotated
+
 import typer
 
 from drmodels.cli import (
@@ -22,17 +25,32 @@ from drmodels.cli import (
 )
 from drmodels.cli.errors import AnsweringGroup
 
+HELP_STYLE = None
+"""Plain help (click's layout): flags show as flags, and nothing depends on a terminal's width."""
+
 app = typer.Typer(
     name="drmodels",
     help="Inspect, repair, import and keep AWS DeepRacer models.",
     no_args_is_help=True,
     add_completion=False,
     cls=AnsweringGroup,
+    rich_markup_mode=HELP_STYLE,
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"drmodels {installed_version('drmodels')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
+) -> None:
     """Inspect, repair, import and keep AWS DeepRacer models."""
 
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import DEFAULT_ACCOUNT, Account, AsJson, DataDir, settings
 from drmodels.errors import InvalidRequest
 
@@ -39,7 +40,7 @@ def bill(
     elif as_csv:
         _csv(result)
     else:
-        _show(Console(), result)
+        _show(make_console(), result)
 
 
 def _csv(result: Bill) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from drmodels.bootstrap import source_opener
+from drmodels.cli.console import console, strict_json
 from drmodels.cli.options import settings
 from drmodels.cli.render import print_report
 from drmodels.service.check import check_location
@@ -16,11 +15,15 @@ from drmodels.service.check import check_location
 
 def check(
     source: Annotated[
-        str, typer.Argument(help="Model prefix root: a folder, a .tar.gz of one, or s3://bucket/prefix.")
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="Model prefix root: a folder, a .tar.gz, .zip of one, or s3://bucket/prefix.",
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     role_arn: Annotated[
-        str | None, typer.Option(help="IAM role to assume (STS) before reading s3:// sources.")
+        str | None, typer.Option(metavar="ARN", help="IAM role to assume (STS) before reading s3:// sources.")
     ] = None,
     deep: Annotated[
         bool | None,
@@ -35,12 +38,9 @@ def check(
     limits = settings().limits()
     report, tensors = check_location(source, limits, source_opener(), role_arn=role_arn, deep=deep)
     if as_json:
-        out = report.as_dict()
-        if tensors is not None:
-            out["checkpoints"] = tensors
-        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        typer.echo(strict_json(report.as_dict(tensors)))
     else:
-        print_report(Console(soft_wrap=True), report)
+        print_report(console(), report)
     raise typer.Exit(0 if report.importable else 1)
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import AsJson, DataDir, settings
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def access(
     if as_json:
         typer.echo(json.dumps({**report.as_dict(), "repairs": done}, indent=2))
     else:
-        console = Console()
+        console = make_console()
         for line in done:
             console.print(f"[yellow]Repaired:[/] {escape(line)}")
         _show(console, report)

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from drmodels.cli.console import console
 from drmodels.errors import DrmodelsError, InvalidRequest, ProblemError
 from drmodels.service.download import NothingToDownload
 
@@ -37,7 +37,7 @@ def answered() -> Iterator[None]:
     try:
         yield
     except (DrmodelsError, OSError) as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]error:[/] {escape(message(exc))}", highlight=False)
+        console(stderr=True).print(f"[red]error:[/] {escape(message(exc))}", highlight=False)
         raise typer.Exit(NOT_DONE if isinstance(exc, NothingToDownload) else USAGE) from None
 
 

@@ -6,49 +6,58 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from drmodels.bootstrap import source_opener
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import settings
 from drmodels.cli.render import print_report
 from drmodels.service.check import check_location
-from drmodels.service.fix import apply_fixes, plan_fixes
+from drmodels.service.fix import FixError, apply_fixes, plan_fixes, preview
 
 
 def fix(
-    folder: Annotated[Path, typer.Argument(help="A local model folder (its prefix root).")],
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="A local model folder (its prefix root).")],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the changes without writing them.")
+        bool, typer.Option("--dry-run", help="Print the changes and the verdict they give; write nothing.")
     ] = False,
     checkpoint: Annotated[
         str | None,
-        typer.Option(help="Checkpoint a written .coach_checkpoint names: best, last or an iteration number."),
+        typer.Option(
+            metavar="CHOICE",
+            help="What a written .coach_checkpoint names: best, last, an iteration (5) or a checkpoint "
+            "name (5_Step-3921.ckpt).",
+        ),
     ] = None,
     deep: Annotated[bool, typer.Option("--deep/--no-deep", help="Deep checks in the final verdict.")] = True,
 ) -> None:
-    """Repair a model folder: write the pointer, move misplaced files into place, build model.tar.gz.
+    """Repair a model folder: write the pointer, copy misplaced files into place, build model.tar.gz.
 
-    Only adds files; never deletes or overwrites one of yours. Exit 0 when the folder is importable.
+    Adds files (and strips a byte order mark); never deletes or overwrites one of yours, and keeps
+    only repairs after which the folder checks better. Exit 0 when the folder is (or, with
+    --dry-run, would be) importable, 1 when not.
     """
-    console = Console(soft_wrap=True)
+    console = make_console()
     limits = settings().limits()
     if not folder.is_dir():
-        console.print(
-            f"[red]✘ {escape(str(folder))} is not a folder.[/] `drmodels fix` repairs local folders; "
-            "for an archive or S3 prefix, download or extract it first."
+        raise FixError(
+            f"{folder} is not a folder: `drmodels fix` repairs local folders; for an archive or an S3 "
+            "prefix, download or extract it first"
         )
-        raise typer.Exit(2)
-    changes = plan_fixes(folder, limits, checkpoint)
-    if not changes:
+    plan = plan_fixes(folder, limits, checkpoint)
+    for note in plan.notes:
+        console.print(f"[yellow]! {escape(note)}[/]", highlight=False)
+    if not plan.changes:
         console.print("Nothing to repair automatically.")
-    for change in changes:
+    for change in plan.changes:
         console.print(f"{'would ' if dry_run else ''}[green]{escape(change.describe())}[/]", highlight=False)
-    if dry_run:
-        raise typer.Exit(0)
-    apply_fixes(folder, changes)
     console.print()
-    report, _ = check_location(str(folder), limits, source_opener(), deep=deep)
+    if dry_run:
+        report = preview(folder, plan, limits, deep)
+        console.print("[bold]With these changes:[/]" if plan.changes else "[bold]As it is:[/]")
+    else:
+        apply_fixes(folder, plan.changes)
+        report, _ = check_location(str(folder), limits, source_opener(), deep=deep)
     print_report(console, report)
     raise typer.Exit(0 if report.importable else 1)
 

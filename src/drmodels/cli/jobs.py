@@ -9,12 +9,14 @@ import typer
 from drmodels.cli.options import DataDir, settings
 from drmodels.registry.statuses import JobStatus, ModelStatus
 
-jobs_app = typer.Typer(help="Run queued jobs (drmodels starts them).", no_args_is_help=True, hidden=True)
+jobs_app = typer.Typer(
+    help="Run queued jobs (drmodels starts them).", no_args_is_help=True, hidden=True, rich_markup_mode=None
+)
 
 
 def run_job(
-    kind: Annotated[str, typer.Argument(help="Job kind (import, ...).")],
-    job_id: Annotated[int, typer.Argument(help="Job id.")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="Job kind (import, ...).")],
+    job_id: Annotated[int, typer.Argument(metavar="ID", help="Job id.")],
     data_dir: DataDir = None,
 ) -> None:
     """Run or resume one job; exit 0 when it ends well (an import: its model READY)."""

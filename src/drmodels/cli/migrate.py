@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import DEFAULT_ACCOUNT, Account, AsJson, DataDir, settings
 from drmodels.cli.render import transfer_bar
 from drmodels.rules.limits import human_size
@@ -53,7 +54,7 @@ def migrate(
     from drmodels.bootstrap import build
 
     deps = build(settings(data_dir))
-    console = Console()
+    console = make_console()
     if remove_source_after is not None:
         raise typer.Exit(_cleanup(console, deps, account, role_arn, remove_source_after, apply, as_json))
     if not apply:

@@ -18,9 +18,14 @@ __all__ = ["DEFAULT_ACCOUNT", "Account", "AsJson", "DataDir", "model_service", "
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Embedded registry and store (default ./drmodels-data or DRMODELS_DATA_DIR)."
+        "--data-dir",
+        metavar="DIR",
+        help="Embedded registry and store (default ./drmodels-data or DRMODELS_DATA_DIR).",
     ),
 ]
+
+
+ModelName = Annotated[str, typer.Argument(metavar="NAME", help="The model's name.")]
 
 
 def settings(data_dir: Path | None = None) -> Settings:

@@ -10,10 +10,12 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
@@ -54,14 +56,23 @@ def print_report(console: Console, report: Report) -> None:
             console.print(f"  car archive: built from {escape(plan.car_archive_graph or '')}")
 
 
-def print_problem(console: Console, problem: Problem, style: str) -> None:
-    mark = "✘" if problem.is_error else "!"
+def print_problem(console: Console, problem: Problem, style: str, indent: str = " ") -> None:
+    """An error with the spec's code, title and action; a warning as what it says, its code aside
+    (a warning never carries an error's title, nor a fix when there is nothing to do)."""
     where = f"  [cyan]{escape(problem.path)}[/]" if problem.path else ""
-    console.print(
-        f" [{style}]{mark} {problem.code.value}[/] · {escape(problem.title)}: {escape(problem.action)}{where}"
-    )
-    console.print(f"   {escape(problem.explanation)}", highlight=False)
-    console.print(f"   [bold]Fix:[/] {escape(problem.fix)}", highlight=False)
+    if problem.is_error:
+        console.print(
+            f"{indent}[{style}]✘ {problem.code.value}[/] · {escape(problem.title)}: "
+            f"{escape(problem.action)}{where}"
+        )
+        console.print(f"{indent}  {escape(problem.explanation)}", highlight=False)
+    else:
+        console.print(
+            f"{indent}[{style}]![/] {escape(problem.explanation)} [dim]({problem.code.value})[/]",
+            highlight=False,
+        )
+    if problem.fix:
+        console.print(f"{indent}  [bold]Fix:[/] {escape(problem.fix)}", highlight=False)
 
 
 def print_model(console: Console, model: Model) -> None:
@@ -86,23 +97,27 @@ def print_model(console: Console, model: Model) -> None:
         title = f"{entry.title} — {entry.action}" if entry else ""
         console.print(f"\n  [red]{model.error_code}[/] {escape(title)}")
         for p in problems_of(model):
-            mark = "✘" if p.is_error else "!"
-            where = f" [cyan]{escape(p.path)}[/]" if p.path else ""
-            console.print(f"   {mark} {p.code.value}{where}")
-            console.print(f"     {escape(p.explanation)}", highlight=False)
-            console.print(f"     [bold]Fix:[/] {escape(p.fix)}", highlight=False)
+            print_problem(console, p, "red" if p.is_error else "yellow", indent="   ")
     if model.events:
         console.print("\n  [bold]History[/]")
         for e in model.events:
             console.print(f"   {e.at:%Y-%m-%d %H:%M:%S}  {e.kind:<14} {escape(e.message)}", highlight=False)
 
 
+class _Speed(ProgressColumn):
+    """Transfer speed in the binary units every other size is printed in."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("?" if speed is None else f"{human_size(int(speed))}/s", style="progress.data.speed")
+
+
 def transfer_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        DownloadColumn(binary_units=True),
+        _Speed(),
         TextColumn("{task.fields[files]}"),
         TimeElapsedColumn(),
         console=console,

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import settings
 from drmodels.config import LIMIT_SETTINGS, env_name
 from drmodels.rules.limits import FileKind, Limits, file_kind, human_size
@@ -85,7 +85,9 @@ def over_limits(files: list[tuple[str, int]], limits: Limits) -> list[str]:
 
 
 def sample(
-    folder: Annotated[Path, typer.Argument(help="Folder to write the model into (new or empty).")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="Folder to write the model into (new or empty).")
+    ],
     network: Annotated[
         str, typer.Option(help="neural_network: DEEP_CONVOLUTIONAL_NETWORK_SHALLOW, _NETWORK or _DEEP.")
     ] = NETWORKS[0],
@@ -116,7 +118,7 @@ def sample(
     Pure Python: the weights are seeded pseudo-random, the files are the ones a trainer writes.
     The same options always give the same bytes.
     """
-    console = Console(soft_wrap=True)
+    console = make_console()
     try:
         options = options_from(network, sensor, algorithm, actions, continuous, car_archive)
         started = time.monotonic()

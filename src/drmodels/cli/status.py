@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from drmodels.cli.console import console as make_console
 from drmodels.cli.options import DataDir, settings
 from drmodels.rules.limits import human_size
 
@@ -27,7 +27,7 @@ def show_status(
     if as_json:
         typer.echo(json.dumps(now.as_dict(), default=str))
         return
-    console = Console()
+    console = make_console()
     if now.broker is None:
         console.print("Broker: none (DRMODELS_BROKER_URL unset: jobs run in the process that accepted them)")
     else:

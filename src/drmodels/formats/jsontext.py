@@ -20,6 +20,13 @@ _LINE_COMMENT = re.compile(r"^\s*//|[,{\[]\s*//", re.MULTILINE)
 _TRAILING_COMMA = re.compile(r",\s*[}\]]")
 
 
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark: Python's `json.load(open(path))` refuses a file that starts with it."""
+MAX_INT_DIGITS = 4300
+"""Python's limit on the digits of an integer parsed from text (sys.get_int_max_str_digits)."""
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_INT_DIGITS + 1},}}")
+
+
 class TextError(FormatError):
     """A control file that is not text we can read; the message says why and where."""
 
@@ -72,6 +79,13 @@ def parse_json(text: str) -> Any:
         raise JsonSyntaxError(exc.msg, exc.lineno, exc.colno, _syntax_hint(text)) from None
     except RecursionError:
         raise JsonTooDeep("nested too deeply") from None
+    except ValueError:  # an integer past Python's digit limit: json.loads raises it without a position
+        found = _LONG_NUMBER.search(text)
+        line, column = line_col(text, found.start()) if found else (1, 1)
+        digits = len(found.group()) if found else MAX_INT_DIGITS + 1
+        raise JsonSyntaxError(
+            f"a number of {digits} digits, more than Python's {MAX_INT_DIGITS}-digit limit", line, column, ""
+        ) from None
 
 
 def locate(text: str, target: JsonPath) -> Position | None:

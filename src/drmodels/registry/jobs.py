@@ -60,6 +60,7 @@ class Claim:
     role_arn: str | None
     fresh: bool
     """A first attempt on a new model: the store holds nothing of it yet."""
+    model_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def claim(
             )
         )
         fresh = seen_attempts == 0 and len(model.jobs) == 1
-        return Claim(model.id, job.source, job.role_arn, fresh)
+        return Claim(model.id, job.source, job.role_arn, fresh, model.name)
 
 
 def take(
@@ -191,6 +192,26 @@ def final_status(registry: Registry, job_id: int) -> ModelStatus:
         return ModelStatus(job.model.status) if job is not None else ModelStatus.IMPORT_ERROR
 
 
+def fail_queued(
+    registry: Registry, job_id: int, problems: Callable[[str], list[Problem]], now: datetime
+) -> bool:
+    """IMPORT_ERROR for a job no worker has claimed (it will not run: its bulk import was stopped);
+    `problems(model_name)` says why. False once a worker claimed it (its run decides)."""
+    with registry.session() as s:
+        job = s.get(ImportJob, job_id, with_for_update=True)
+        if job is None or job.status != JobStatus.QUEUED:
+            return False
+        found = problems(job.model.name)
+        values = {"status": JobStatus.FAILED.value, "finished_at": now, "error_code": found[0].code.value}
+        queued = sa.update(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.status == JobStatus.QUEUED.value
+        )
+        if updated(s, queued.values(**values)) != 1:
+            return False
+        _refused(s, job.model_id, found, 0, now)
+        return True
+
+
 def save_progress(
     registry: Registry, job_id: int, worker: str, bytes_done: int, bytes_total: int, files_done: int,
     files_total: int, now: datetime,
@@ -235,28 +256,34 @@ def mark_failed(
 
     Written only while `worker` holds the job (False otherwise: another worker took it over).
     """
-    first = problems[0]
     with registry.session() as s:
-        if not _finish(s, job_id, worker, now, JobStatus.FAILED, first.code.value):
+        if not _finish(s, job_id, worker, now, JobStatus.FAILED, problems[0].code.value):
             return False
-        model = s.get_one(Model, model_id)
-        model.status = error_status(model).value
-        model.error_code = first.code.value
-        model.error_details = [p.as_dict() for p in problems]
-        model.size_bytes = 0
-        model.packaging_complete = False
-        model.manifest = None
-        s.add(
-            ModelEvent(
-                model_id=model_id,
-                at=now,
-                kind=f"{_verb(model)}-error",
-                message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
-                details={"removed_objects": removed, "problems": len(problems)},
-            )
-        )
+        model = _refused(s, model_id, problems, removed, now)
         record_work(s, model, _verb(model), _run_start(s, job_id, worker, now), now)
         return True
+
+
+def _refused(s: Session, model_id: str, problems: list[Problem], removed: int, now: datetime) -> Model:
+    """The model in its error status (IMPORT_ERROR, MIGRATE_ERROR) with every problem, and the event."""
+    first = problems[0]
+    model = s.get_one(Model, model_id)
+    model.status = error_status(model).value
+    model.error_code = first.code.value
+    model.error_details = [p.as_dict() for p in problems]
+    model.size_bytes = 0
+    model.packaging_complete = False
+    model.manifest = None
+    s.add(
+        ModelEvent(
+            model_id=model_id,
+            at=now,
+            kind=f"{_verb(model)}-error",
+            message=f"{first.code.value}: {first.path + ': ' if first.path else ''}{first.explanation}",
+            details={"removed_objects": removed, "problems": len(problems)},
+        )
+    )
+    return model
 
 
 def _run_start(s: Session, job_id: int, worker: str, now: datetime) -> datetime:

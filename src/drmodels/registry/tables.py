@@ -86,8 +86,14 @@ class Model(Base):
     )
 
 
+NEVER_REUSED = {"sqlite_autoincrement": True}
+"""Ids of deleted rows are never handed out again (SQLite reuses the largest id without AUTOINCREMENT;
+PostgreSQL sequences never do): a job id or a job log names one import for good."""
+
+
 class ImportJob(Base):
     __tablename__ = "import_jobs"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), index=True)
@@ -145,6 +151,7 @@ class Schedule(Base):
 
 class ModelEvent(Base):
     __tablename__ = "model_events"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), index=True)

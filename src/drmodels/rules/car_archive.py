@@ -30,20 +30,23 @@ def plan_car_archive(state: Inspection, metadata_key: str | None) -> None:
                     f"model.tar.gz is missing; it will be built from {graph}, the frozen graph of "
                     f"{best.name}, and {metadata_key}, as the car expects "
                     "(agent/model.pb + model_metadata.json).",
-                    "Nothing to do; `drmodels fix` builds it in the folder if you want it there.",
+                    "",
                     repair=BuildCarArchive(graph, metadata_key),
                 )
             )
         return
     others = sorted(k for k in state.present if layout.is_other_car_archive(k))
-    graphs = sorted(
-        k for k in state.present if k.startswith(f"{layout.MODEL_DIR}model_") and k.endswith(".pb")
-    )
+    graphs = sorted(k for k in state.present if layout.is_frozen_graph(k))
+    has_model_dir = any(k.startswith(layout.MODEL_DIR) for k in (*state.present, *state.unusable))
+    if best is None and (graphs or not has_model_dir):
+        return  # which graph is needed follows from the pointer, whose problem is reported already
     seen = ""
+    if best is not None and best.graph_key in state.unusable:
+        seen += f" {best.graph_key} is there but {state.unusable[best.graph_key].unusable}."
     if others:
         seen += f" Found {', '.join(others)}: rename it to model.tar.gz if it is this model's car archive."
     if graphs:
-        seen += f" Found {', '.join(graphs)}, but none for the best checkpoint."
+        seen += f" Found {', '.join(graphs)}, but none for {best.name if best else 'the best checkpoint'}."
     wanted = (
         f"model/model_{best.iteration}.pb (the frozen graph of {best.name})"
         if best

@@ -10,7 +10,8 @@ from typing import Any
 from drmodels.rules.layout import MODEL_DIR
 from drmodels.rules.objects import ObjectInfo
 
-NAME_RE = re.compile(r"^(?P<iteration>\d+)_Step-(?P<steps>\d+)\.ckpt$")
+NAME_RE = re.compile(r"^(?P<iteration>\d{1,18})_Step-(?P<steps>\d{1,18})\.ckpt$")
+"""Iterations and steps of real checkpoints fit a 64-bit integer; longer digit runs are not names."""
 FILE_RE = re.compile(
     r"^(?P<name>[^/]+\.ckpt)\.(?P<part>index|meta|data-(?P<shard>\d{5})-of-(?P<shards>\d{5}))$"
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from drmodels.formats.jsontext import decode_text, where
 from drmodels.rules.jsonfile import load_json
 from drmodels.rules.problems import Code, Problem, error, warning
@@ -34,7 +36,16 @@ def check_hyperparameters(path: str, data: bytes) -> list[Problem]:
             continue
         item = value[key]
         at = where(text, (key,))
-        if isinstance(item, bool) or not isinstance(item, int | float | str):
+        if isinstance(item, float) and not math.isfinite(item):
+            problems.append(
+                error(
+                    Code.MODEL_VALIDATION_SERVICE_ERROR,
+                    path,
+                    f"{path}: `{key}`{at} is {item}, not a finite number.",
+                    f"Set `{key}` to the number the model was trained with.",
+                )
+            )
+        elif isinstance(item, bool) or not isinstance(item, int | float | str):
             problems.append(
                 error(
                     Code.MODEL_VALIDATION_SERVICE_ERROR,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drmodels.formats.jsontext import JsonSyntaxError, JsonTooDeep, TextError, decode_text, parse_json
+from drmodels.formats.jsontext import BOM, JsonSyntaxError, JsonTooDeep, TextError, decode_text, parse_json
 from drmodels.rules.problems import Code, Problem, Severity
+from drmodels.rules.repairs import StripBom
 
 
 def load_json(path: str, data: bytes, *, severity: Severity = Severity.ERROR) -> tuple[Any, Problem | None]:
@@ -14,6 +15,8 @@ def load_json(path: str, data: bytes, *, severity: Severity = Severity.ERROR) ->
     def problem(explanation: str, fix: str) -> tuple[Any, Problem]:
         return None, Problem(Code.MODEL_VALIDATION_SERVICE_ERROR, path, explanation, fix, severity)
 
+    if data.startswith(BOM):
+        return None, bom_problem(path, severity)
     try:
         text = decode_text(data)
     except TextError as exc:
@@ -29,3 +32,17 @@ def load_json(path: str, data: bytes, *, severity: Severity = Severity.ERROR) ->
         )
     except JsonTooDeep:
         return problem(f"{path} is nested too deeply to be a DeepRacer file.", f"Restore {path}.")
+
+
+def bom_problem(path: str, severity: Severity = Severity.ERROR) -> Problem:
+    """A control file that starts with a UTF-8 byte order mark, which the simulation app refuses."""
+    return Problem(
+        Code.MODEL_VALIDATION_SERVICE_ERROR,
+        path,
+        f"{path} starts with a UTF-8 byte order mark (BOM, bytes EF BB BF), which Windows editors add; the "
+        "simulation app reads it with Python's json.load / open(), which refuse it.",
+        f"Save {path} as UTF-8 without BOM.",
+        severity,
+        True,
+        StripBom(path),
+    )

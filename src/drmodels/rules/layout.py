@@ -16,6 +16,8 @@ COACH = MODEL_DIR + ".coach_checkpoint"
 DOTLESS_COACH = MODEL_DIR + "coach_checkpoint"
 LEGACY_STATE = MODEL_DIR + "checkpoint"
 CAR_ARCHIVES = (MODEL_DIR + ARCHIVE_NAME, ARCHIVE_NAME)
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+"""The names of the archives a model folder may be packed in (read by content, named for messages)."""
 
 _TRAINER = ("custom_files/", "custom-files/")
 MISPLACED: dict[str, tuple[str, ...]] = {
@@ -51,6 +53,18 @@ def is_frozen_graph(key: str) -> bool:
 
 def is_log(key: str) -> bool:
     return key.startswith("logs/")
+
+
+def is_optional(key: str) -> bool:
+    """Training params, metrics and logs: copied when present, never a reason to refuse a model."""
+    return is_log(key) or is_metrics(key) or is_training_params(key)
+
+
+def is_macos_junk(key: str) -> bool:
+    """What macOS adds to folders and archives it writes: `._*` resource forks, `.DS_Store`,
+    `__MACOSX/` (Archive Utility's zips). Never part of a model: listed, never read or copied."""
+    parts = key.split("/")
+    return parts[0] == "__MACOSX" or parts[-1] == ".DS_Store" or parts[-1].startswith("._")
 
 
 def is_other_car_archive(key: str) -> bool:

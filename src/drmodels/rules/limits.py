@@ -10,6 +10,7 @@ from drmodels.rules.layout import CAR_ARCHIVES, MODEL_DIR
 from drmodels.rules.problems import Code
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
 
 
 class FileKind(StrEnum):
@@ -44,6 +45,8 @@ class Limits:
     checkpoint_file_bytes: int = 500 * MiB
     control_file_bytes: int = 1 * MiB
     reward_function_bytes: int = 1 * MiB
+    model_bytes: int = 8 * GiB
+    """Everything one import copies (the plan's total)."""
 
     def rule(self, kind: FileKind) -> SizeRule:
         limit = {
@@ -72,9 +75,10 @@ def file_kind(key: str) -> FileKind:
 
 
 def human_size(n: int) -> str:
+    """Binary units everywhere drmodels prints a size (B, KiB, MiB, GiB, TiB)."""
     size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
             return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Strict, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Strict,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from drmodels.formats.jsontext import JsonPath, decode_text, describe_path, where
 from drmodels.rules.jsonfile import load_json
@@ -57,7 +67,10 @@ class ModelMetadata:
 
 # --- parsing -------------------------------------------------------------------------------------
 
-Number = Annotated[float, Strict()]
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+"""A JSON number, finite: NaN and Infinity parse (json.load takes them) but drive no car."""
+COMPARED_DEPTH = 32
+"""Below this depth two metadata documents are compared whole (no real file nests past 4)."""
 
 
 class _Open(BaseModel):
@@ -83,7 +96,7 @@ class _Continuous(_Open):
 class _Lidar(_Open):
     num_sectors: int = 8
     num_values_per_sector: int = 8
-    clipping_dist: float = 2.0
+    clipping_dist: Number = 2.0
 
 
 class _Document(_Open):
@@ -140,7 +153,10 @@ class _Findings:
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, _Open) else repr(value)
+    try:
+        text = json.dumps(value) if not isinstance(value, _Open) else repr(value)
+    except (ValueError, RecursionError):  # a number past the digit limit, nesting past the stack
+        text = f"a {type(value).__name__} that cannot be shown"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -167,14 +183,17 @@ def _version(doc: _Document, found: _Findings) -> float | None:
     if doc.version is None:
         return None
     try:
-        return float(doc.version)
-    except ValueError:
+        version = float(doc.version)
+    except (ValueError, OverflowError):
+        version = None
+    if version is None or not math.isfinite(version):
         found.refuse(
             ("version",),
-            f"is {_show(doc.version)}, not a number",
+            f"is {_show(doc.version)}, not a (finite) number",
             'Use the version the trainer wrote, e.g. "5".',
         )
         return None
+    return version
 
 
 def _describe(doc: _Document, raw: dict[str, Any], found: _Findings) -> ModelMetadata | None:
@@ -313,7 +332,7 @@ def _discrete(space: list[Any], found: _Findings) -> tuple[tuple[float, float], 
                 ("action_space", i, "index"),
                 f"is {action.index} at position {i}; the car and "
                 "the simulator use the position in the list, not this index",
-                "Nothing to do unless you expected the index to reorder actions.",
+                "Reorder the actions if you expected the index to order them.",
             )
     return tuple(actions)
 
@@ -358,6 +377,12 @@ def _lidar(doc: _Document, found: _Findings) -> LidarConfig:
 
 def metadata_differences(a: Any, b: Any, path: JsonPath = ()) -> list[str]:
     """Field paths where two parsed model_metadata.json documents differ (numbers compared by value)."""
+    if len(path) >= COMPARED_DEPTH:
+        try:
+            same = a == b
+        except RecursionError:
+            same = False
+        return [] if same else [describe_path(path)]
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for key in sorted(set(a) | set(b)):

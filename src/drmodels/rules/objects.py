@@ -12,3 +12,7 @@ class ObjectInfo:
     key: str
     size: int
     etag: str | None = None
+    unusable: str | None = None
+    """Why this entry cannot be read or copied, as words that follow its name ("is a symbolic link
+    to ../x", "cannot be read: Permission denied"); None for an object that can be. Sources list
+    such entries so that messages can name them instead of calling the file missing."""

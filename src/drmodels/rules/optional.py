@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from drmodels.formats.jsontext import TextError, decode_text
+from drmodels.formats.jsontext import BOM, TextError, decode_text
 from drmodels.rules.jsonfile import load_json
 from drmodels.rules.problems import Code, Problem, Severity, warning
 
@@ -20,6 +20,8 @@ def check_training_params(path: str, data: bytes) -> list[Problem]:
             )
         ]
 
+    if data.startswith(BOM):  # YAML reads a BOM; so does the simulation app's yaml.safe_load
+        data = data[len(BOM) :]
     try:
         value = yaml.safe_load(decode_text(data))
     except TextError as exc:
@@ -30,6 +32,8 @@ def check_training_params(path: str, data: bytes) -> list[Problem]:
         return warn(f"is not valid YAML{at} ({getattr(exc, 'problem', None) or exc})")
     except RecursionError:
         return warn("is nested too deeply")
+    except (ValueError, OverflowError) as exc:  # an impossible date (2001-02-30), a number past the limit
+        return warn(f"holds a value YAML cannot turn into data ({str(exc)[:100]})")
     if not isinstance(value, dict):
         return warn(f"is a YAML {type(value).__name__}, not a mapping of settings")
     return []

@@ -6,7 +6,7 @@ one checkpoint, copied with the complete one before it. Each named checkpoint mu
 
 from __future__ import annotations
 
-from drmodels.formats.jsontext import TextError, decode_text
+from drmodels.formats.jsontext import BOM, TextError, decode_text
 from drmodels.rules import layout
 from drmodels.rules.checkpoints import (
     CheckpointFiles,
@@ -20,10 +20,11 @@ from drmodels.rules.checkpoints import (
     read_legacy_state,
 )
 from drmodels.rules.inspection import Inspection
-from drmodels.rules.jsonfile import load_json
+from drmodels.rules.jsonfile import bom_problem, load_json
 from drmodels.rules.limits import FileKind
+from drmodels.rules.nearmiss import did_you_mean
 from drmodels.rules.problems import Code, error, warning
-from drmodels.rules.repairs import WritePointer
+from drmodels.rules.repairs import CopyFile, WritePointer
 
 
 def choose_checkpoints(state: Inspection) -> list[CheckpointName]:
@@ -47,6 +48,9 @@ def _pointer_text(state: Inspection, key: str) -> str | None:
     state.plan(key)
     data = state.content(key)
     if data is None:
+        return None
+    if data.startswith(BOM) and not key.endswith(".json"):  # rl_coach would read the BOM as part of the name
+        state.add(bom_problem(key))
         return None
     try:
         return decode_text(data)
@@ -91,7 +95,7 @@ def _from_json(state: Inspection) -> list[CheckpointName] | None:
                     Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
                     key,
                     f"{key} names no checkpoint (both names are empty); {layout.COACH} is used instead.",
-                    f"Nothing to do, or delete {key}.",
+                    "",
                 )
             )
             return None
@@ -100,8 +104,7 @@ def _from_json(state: Inspection) -> list[CheckpointName] | None:
                 Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
                 key,
                 f"{key} names no checkpoint (best and last are empty) and there is no {layout.COACH}.",
-                "Write the name of the checkpoint to import into model/.coach_checkpoint "
-                "(`drmodels fix --checkpoint last` picks the newest complete one).",
+                _suggest_pointer(state),
             )
         )
         return []
@@ -166,12 +169,20 @@ def _resolve(state: Inspection, pointer: str, name: str) -> CheckpointName | Non
     missing = (group or CheckpointFiles(name)).missing()
     if missing:
         newest = newest_complete(state.groups)
+        links = [f"{m} {state.unusable[layout.MODEL_DIR + m].unusable}" for m in missing
+                 if layout.MODEL_DIR + m in state.unusable]  # fmt: skip
+        why = (
+            f" ({'; '.join(links)})"
+            if links
+            else " (training may still have been writing it)"
+            if group
+            else ""
+        )
         state.add(
             error(
                 Code.CHECKPOINT_FILES_DOES_NOT_EXIST,
                 f"{layout.MODEL_DIR}{name}",
-                f"{pointer} names {name}, but model/ lacks {', '.join(missing)}"
-                f"{' (training may still have been writing it)' if group else ''}. "
+                f"{pointer} names {name}, but model/ lacks {', '.join(missing)}{why}. "
                 f"{_present_checkpoints(state)}",
                 f"Upload the missing files of {name}, or point {pointer} at a complete checkpoint"
                 f"{' such as ' + newest.name if newest else ''}.",
@@ -204,16 +215,29 @@ def _example(state: Inspection) -> str:
 
 
 def _suggest_pointer(state: Inspection) -> str:
+    example = _example(state)
+    command = state.fix_command(" --checkpoint last")
+    if state.on_s3:
+        return (
+            f"Write the checkpoint to import (e.g. {example}) into {state.place(layout.COACH)}: "
+            f"`printf {example} | aws s3 cp - {state.place(layout.COACH)}`."
+        )
+    if command is None:
+        return (
+            f"Write the checkpoint to import (e.g. {example}) into {layout.COACH}, then pack the folder "
+            "again."
+        )
     return (
-        f"Write the checkpoint name (e.g. {_example(state)}) into {layout.COACH}, or run "
-        "`drmodels fix FOLDER --checkpoint last` to name the newest complete checkpoint."
+        f"Write the checkpoint to import (e.g. {example}) into {layout.COACH}, or run `{command}` to name "
+        "the newest complete checkpoint."
     )
 
 
 def _no_pointer(state: Inspection) -> None:
     """Neither pointer in model/: say what was found instead and whether fix can write one."""
-    repair: WritePointer | None = None
+    repair: WritePointer | CopyFile | None = None
     found = ""
+    complete = {c.name for c in complete_checkpoints(state.groups)}
     for key in (
         *layout.MISPLACED[layout.CHECKPOINTS_JSON],
         *layout.MISPLACED[layout.COACH],
@@ -223,49 +247,65 @@ def _no_pointer(state: Inspection) -> None:
         data = state.content(key)
         if key not in state.present or data is None:
             continue
-        name = _name_in(key, data)
-        if name and parse_name(name):
-            repair = WritePointer(name, key)
-            if "/" not in key:
-                found = f" {key} is at the prefix root and names {name}; pointer files belong in model/."
-            else:
-                found = (
-                    f" {key} is there and names {name}, but the import only reads {layout.COACH}"
-                    + (
-                        " (files starting with '.' are hidden on macOS, and often lose the dot)"
-                        if key == layout.DOTLESS_COACH
-                        else ""
-                    )
-                    + "."
-                )
-            break
-        found = f" {key} is there but names no valid checkpoint."
-    fix = (
-        f"Write {repair.name} into {layout.COACH} (`drmodels fix` does it)."
-        if repair
-        else _suggest_pointer(state)
+        names = [n for n in _names_in(key, data) if parse_name(n)]
+        if not names:
+            found = f" {key} is there but names no valid checkpoint."
+            continue
+        usable = [n for n in names if n in complete]
+        where = (
+            f" {key} is at the prefix root and names {' and '.join(names)}; pointer files belong in model/"
+            if "/" not in key
+            else f" {key} is there and names {names[0]}, but the import only reads {layout.COACH}"
+            + (
+                " (files starting with '.' are hidden on macOS, and often lose the dot)"
+                if key == layout.DOTLESS_COACH
+                else ""
+            )
+        )
+        if not usable:
+            verb = "has" if len(names) == 1 else "have"
+            found = f"{where}; but {' and '.join(names)} {verb} no complete files in model/."
+            continue
+        if key.endswith(".json") and len(usable) == len(names):
+            repair = CopyFile(key, layout.CHECKPOINTS_JSON)
+        else:
+            repair = WritePointer(usable[0], key)
+        found = where + "."
+        break
+    if repair is None:
+        fix = _suggest_pointer(state)
+    elif isinstance(repair, CopyFile):
+        fix = state.copy_fix(repair.source, repair.target)
+    else:
+        fix = state.repaired(f"Write {repair.name} into {layout.COACH}")
+    has_model_dir = any(k.startswith(layout.MODEL_DIR) for k in (*state.present, *state.unusable))
+    explanation = (
+        "model/ has neither deepracer_checkpoints.json nor .coach_checkpoint, so the import cannot tell "
+        "which checkpoint to copy."
+        if has_model_dir
+        else "There is no model/ folder: no checkpoint and no pointer (model/deepracer_checkpoints.json or "
+        "model/.coach_checkpoint) to import."
     )
     state.add(
         error(
             Code.COACH_CHECKPOINT_DOES_NOT_EXIST,
             layout.COACH,
-            f"model/ has neither deepracer_checkpoints.json nor .coach_checkpoint, so the import "
-            f"cannot tell which checkpoint to copy.{found}",
+            explanation + found + did_you_mean(layout.COACH, [*state.present, *state.unusable]),
             fix,
             repair=repair,
         )
     )
 
 
-def _name_in(key: str, data: bytes) -> str | None:
+def _names_in(key: str, data: bytes) -> list[str]:
+    """The checkpoint names a pointer file names (best first for the JSON)."""
     try:
         text = decode_text(data)
     except TextError:
-        return None
+        return []
     if key.endswith(".json"):
         value, problem = load_json(key, data)
         names = read_checkpoints_json(value) if problem is None else "invalid"
-        return None if isinstance(names, str) else (names.best or names.last)
-    if key == layout.LEGACY_STATE:
-        return read_legacy_state(text)
-    return read_coach_pointer(text)[0]
+        return [] if isinstance(names, str) else [n for n in dict.fromkeys((names.best, names.last)) if n]
+    name = read_legacy_state(text) if key == layout.LEGACY_STATE else read_coach_pointer(text)[0]
+    return [name] if name else []

@@ -134,10 +134,10 @@ class Problem:
         return {
             "code": self.code.value,
             "severity": self.severity.value,
-            "path": self.path,
+            "path": self.path or None,
             "title": self.title,
             "explanation": self.explanation,
-            "fix": self.fix,
+            "fix": self.fix or None,
             "auto_fix": self.auto_fix,
         }
 

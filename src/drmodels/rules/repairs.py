@@ -29,4 +29,11 @@ class BuildCarArchive:
     target: str = CAR_ARCHIVES[0]
 
 
-Repair = CopyFile | WritePointer | BuildCarArchive
+@dataclass(frozen=True)
+class StripBom:
+    """Rewrite `target` without its leading UTF-8 byte order mark (the only change fix makes in place)."""
+
+    target: str
+
+
+Repair = CopyFile | WritePointer | BuildCarArchive | StripBom

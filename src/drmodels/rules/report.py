@@ -26,6 +26,8 @@ class Plan:
             "checkpoints": list(self.checkpoints),
             "objects": [{"key": o.key, "size": o.size} for o in self.objects],
             "build_car_archive": self.build_car_archive,
+            "car_archive_graph": self.car_archive_graph,
+            "model_metadata": self.model_metadata,
         }
 
 
@@ -36,6 +38,9 @@ class Report:
     plan: Plan = field(default_factory=Plan)
     metadata: ModelMetadata | None = None
     """The parsed model_metadata.json the plan uses, for the deep checks."""
+    root_off: bool = False
+    """The source is a level off (the model/ or ip/ folder itself, or above the model): its one problem
+    says so, and nothing else was judged."""
 
     @property
     def importable(self) -> bool:
@@ -45,10 +50,12 @@ class Report:
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, checkpoints: list[dict[str, object]] | None = None) -> dict[str, object]:
+        """The same keys every time; `checkpoints` (the deep checks' tensors) is null without them."""
         return {
             "source": self.source,
             "importable": self.importable,
             "problems": [p.as_dict() for p in self.problems],
             "plan": self.plan.as_dict(),
+            "checkpoints": checkpoints,
         }

@@ -41,9 +41,12 @@ def check_location(
         source = sources(location, role_arn)
     except SourceError as exc:
         return Report(location, list(exc.problems)), None
+    return check_deeply(source, limits, not location.startswith("s3://") if deep is None else deep)
+
+
+def check_deeply(source: Source, limits: Limits, deep: bool) -> tuple[Report, list[dict[str, object]] | None]:
+    """check_source, then (when `deep`) the deep checks of the bytes, with the tensors they read."""
     report = check_source(source, limits)
-    if deep is None:
-        deep = not location.startswith("s3://")
     if not deep:
         return report, None
     from drmodels.service.deep import deep_check  # reads graphs and archives: loaded only when asked

@@ -23,6 +23,10 @@ class SourceOpener(Protocol):
 
     def __call__(self, location: str, role_arn: str | None = None, /) -> Source: ...
 
+    def check(self, location: str, role_arn: str | None = None, /) -> None:
+        """Refuse (SourceError) what can never be opened, without listing or contacting anything."""
+        ...
+
 
 class TargetOpener(Protocol):
     """Opens a user's s3://bucket/prefix for writing, through `role_arn` (assumed now: refusals raise)."""

@@ -13,20 +13,24 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from drmodels.errors import AlreadyExists, Conflict, NotFound
+from drmodels.adapters.ports import SourceError
+from drmodels.errors import AlreadyExists, Conflict, InvalidRequest, NotFound
 from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import (
     ModelRecord,
     account_models,
+    ensure_account,
     find_model,
+    lock_model,
     model_where,
     read_model,
     read_page,
 )
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import Account, ImportJob, MigrationSource, Model, ModelEvent
+from drmodels.registry.tables import ImportJob, MigrationSource, Model, ModelEvent
 from drmodels.registry.usage import end_storage
 from drmodels.rules import requests
+from drmodels.rules.problems import Code
 from drmodels.rules.requests import DEFAULT_ACCOUNT
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import lost, owner_alive
@@ -67,16 +71,14 @@ class ModelService:
         requests.check_description(description)
         requests.check_role_arn(role_arn)
         requests.check_source_location(source)
-        if "://" not in source:  # a local folder or archive: keep where it is, so retry works anywhere
-            source = str(Path(source).expanduser().absolute())
+        self._openable(source, role_arn)
+        source = self.source_as_recorded(source)
         model_id = uuid.uuid4().hex
         arn = model_arn(self.region, self.account_id, model_id)
         now = self.deps.clock()
         try:
             with self.deps.registry.session() as s:
-                if s.get(Account, self.account_id) is None:
-                    s.add(Account(id=self.account_id, created_at=now))
-                    s.flush()
+                ensure_account(s, self.account_id, now)
                 if find_model(s, self.account_id, name) is not None:
                     raise AlreadyExists("name", self._taken(name))
                 s.add(
@@ -117,6 +119,21 @@ class ModelService:
             raise AlreadyExists("name", self._taken(name)) from exc
         return Accepted(model_id, job_id, arn)
 
+    @staticmethod
+    def source_as_recorded(source: str) -> str:
+        """A local folder or archive is recorded absolute, so a retry works from any directory."""
+        return source if "://" in source else str(Path(source).expanduser().absolute())
+
+    def _openable(self, source: str, role_arn: str | None) -> None:
+        """A request that can never work is refused before anything is registered."""
+        try:
+            self.deps.sources.check(source, role_arn)
+        except SourceError as exc:
+            role_refused = role_arn is not None and exc.code is Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST
+            raise InvalidRequest(
+                "role_arn" if role_refused else "source", f"{exc.message} {exc.fix}"
+            ) from None
+
     def _taken(self, name: str) -> str:
         return (
             f"a model named {name!r} already exists in account {self.account_id}; "
@@ -138,16 +155,26 @@ class ModelService:
             return account_models(s, self.account_id)
 
     def retry(self, name: str) -> int:
-        """ "Update": re-run an errored (or orphaned) import from its recorded source; returns the job id."""
+        """ "Update": re-run an errored (or orphaned) import from its recorded source; the job id to run.
+
+        One transaction with the model locked, so parallel retries start one job: the first turns the
+        model IMPORTING with a queued job, the others get that same job (running a job twice is
+        harmless: only one worker can claim it). A job still QUEUED (its worker died before claiming
+        it) is handed out again the same way. Attempts count on across a model's jobs.
+        """
         now = self.deps.clock()
         with self.deps.registry.session() as s:
-            model = self._find(s, name)
+            model = lock_model(s, self.account_id, name)
+            if model is None:
+                raise NotFound(f"no model named {name!r}")
             last = model.jobs[-1] if model.jobs else None
+            if model.status == working_status(model) and last is not None and last.status == JobStatus.QUEUED:
+                return last.id
             orphaned = (
                 model.status == working_status(model)
                 and last is not None
                 and last.status == JobStatus.RUNNING
-                and lost(last.owner, last.heartbeat_at, now)
+                and lost(last.owner, last.heartbeat_at, now, self.deps.jobs.lease)
             )
             if model.status != error_status(model) and not orphaned:
                 raise Conflict(
@@ -162,7 +189,7 @@ class ModelService:
                 source=model.import_src_location or "",
                 role_arn=model.role_arn,
                 status=JobStatus.QUEUED.value,
-                attempts=0,
+                attempts=last.attempts if last is not None else 0,
                 created_at=now,
             )
             s.add(job)
@@ -188,6 +215,7 @@ class ModelService:
     def _delete(self, find: Callable[[Session], Model]) -> None:
         with self.deps.registry.session() as s:
             model = find(s)
+            s.refresh(model, with_for_update=True)  # concurrent retries and deletes of it wait their turn
             name = model.name
             last = model.jobs[-1] if model.jobs else None
             if (

@@ -57,9 +57,13 @@ def _millis(at: datetime) -> int:
     return int(at.replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def api_model(model: ModelRecord) -> dict[str, Any]:
-    """The service model's `Model`: only its members, absent ones left out (as AWS JSON services do)."""
-    shape: dict[str, Any] = {
+def _members(model: ModelRecord) -> dict[str, Any]:
+    """Every member of the service model's `Model` we fill, absent ones as None."""
+    error = None
+    if model.error_code:
+        text = details(problems_of(model))
+        error = {"ErrorCode": model.error_code, **({"Details": text} if text else {})}
+    return {
         "ModelType": "REINFORCEMENT_LEARNING",
         "ModelName": model.name,
         "ModelArn": model.arn,
@@ -75,11 +79,13 @@ def api_model(model: ModelRecord) -> dict[str, Any]:
         "ModelPackagingComplete": model.packaging_complete,
         "ImportModelS3SrcLocation": model.import_src_location,
         "ModelSizeInGb": (model.size_bytes or 0) / 1024**3,
+        "Error": error,
     }
-    if model.error_code:
-        text = details(problems_of(model))
-        shape["Error"] = {"ErrorCode": model.error_code, **({"Details": text} if text else {})}
-    return {k: v for k, v in shape.items() if v is not None}
+
+
+def api_model(model: ModelRecord) -> dict[str, Any]:
+    """The service model's `Model`: only its members, absent ones left out (as AWS JSON services do)."""
+    return {k: v for k, v in _members(model).items() if v is not None}
 
 
 def _extras(model: ModelRecord) -> dict[str, Any]:
@@ -91,8 +97,9 @@ def _extras(model: ModelRecord) -> dict[str, Any]:
 
 
 def model_shape(model: Model, *, history: bool = True) -> dict[str, Any]:
-    """The API's `Model`, plus every problem, the checkpoints kept, the size in bytes and the history."""
-    shape = {**api_model(model), **_extras(model)}
+    """The API's `Model` (every member, null when absent: the same keys for every model), plus every
+    problem, the checkpoints kept, the size in bytes and the history."""
+    shape = {**_members(model), **_extras(model)}
     if history:
         shape["History"] = [
             {"At": e.at.isoformat() + "Z", "Kind": e.kind, "Message": e.message} for e in model.events

@@ -39,7 +39,7 @@ def test_folder_is_deep_checked_by_default(model: Path) -> None:
     kernel = tensors["main_level/agent/main/online/network_1/ppo_head_0/policy_fc/kernel"]
     assert kernel["dtype"] == "float32" and kernel["shape"][-1] == SMALL.actions
     code, out = check(str(model), "--no-deep")
-    assert code == 0 and "checkpoints" not in out
+    assert code == 0 and out["checkpoints"] is None
 
 
 def test_archive_of_the_folder_is_deep_checked(model: Path, tmp_path: Path) -> None:
@@ -57,7 +57,7 @@ def test_s3_deep_on_request_catches_an_edited_tensor(
 ) -> None:
     upload(model, bucket, "m")
     code, out = check(f"s3://{bucket}/m")
-    assert code == 0 and "checkpoints" not in out  # S3: listing and control files only, by default
+    assert code == 0 and out["checkpoints"] is None  # S3: listing and control files only, by default
     code, out = check(f"s3://{bucket}/m", "--deep")
     assert code == 0 and len(out["checkpoints"]) == 2, out["problems"]
 

@@ -26,7 +26,12 @@ def _run(tmp_path: Path, extra: dict[str, str], *args: str) -> subprocess.Comple
     ("extra", "args", "said"),
     [
         ({"DRMODELS_MODEL_TAR_MAX_BYTES": "abc"}, ("check", "src"), "DRMODELS_MODEL_TAR_MAX_BYTES=abc: "),
-        ({"DRMODELS_CHECKPOINT_FILE_MAX_BYTES": "-1"}, ("import", "src", "--name", "m"), "greater than"),
+        (
+            {"DRMODELS_CHECKPOINT_FILE_MAX_BYTES": "-1"},
+            ("import", "src", "--name", "m"),
+            "cannot be negative",
+        ),
+        ({"DRMODELS_MODEL_TAR_MAX_BYTES": "10MB/s"}, ("check", "src"), "not a size"),
         ({"DRMODELS_IMPORT_DEEP": "maybe"}, ("models", "list"), "DRMODELS_IMPORT_DEEP=maybe: "),
         (
             {"DRMODELS_STORE_URL": "ftp://host/models"},
@@ -34,7 +39,13 @@ def _run(tmp_path: Path, extra: dict[str, str], *args: str) -> subprocess.Comple
             "unknown scheme ftp://",
         ),
     ],
-    ids=["size-not-a-number", "negative-limit", "bad-boolean", "unknown-store-scheme"],
+    ids=[
+        "size-not-a-number",
+        "negative-limit",
+        "size-with-a-bad-unit",
+        "bad-boolean",
+        "unknown-store-scheme",
+    ],
 )
 def test_bad_settings_are_one_line(
     tmp_path: Path, extra: dict[str, str], args: tuple[str, ...], said: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -86,11 +87,18 @@ def test_league_survives_a_killed_worker(
             importing = _drmodels({**env, **broker.env()}, tmp_path, "import", "--manifest", str(manifest))
 
             def doomed_is_mid_run() -> bool:
+                """Frozen (SIGSTOP) while it holds RUNNING jobs, so it dies holding them; else let go."""
                 with registry.session() as s:
                     ready = s.scalar(sa.select(sa.func.count()).where(Model.status == "READY"))
+                if not ready or ready < 5:
+                    return False
+                os.kill(doomed.proc.pid, signal.SIGSTOP)
+                with registry.session() as s:
                     owners = s.scalars(sa.select(ImportJob.owner).where(ImportJob.status == "RUNNING")).all()
-                pids = {owner_host_pid(o or "")[1] for o in owners}
-                return bool(ready and ready >= 5 and str(doomed.proc.pid) in pids)
+                if str(doomed.proc.pid) in {owner_host_pid(o or "")[1] for o in owners}:
+                    return True
+                os.kill(doomed.proc.pid, signal.SIGCONT)
+                return False
 
             workers.wait_for(doomed_is_mid_run, "the first worker to be running jobs mid-run")
             doomed.kill()

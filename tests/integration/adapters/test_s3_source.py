@@ -336,3 +336,9 @@ def test_service_specific_endpoints_with_role(
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", importer_env.endpoint)
     source = S3Source.from_url(f"s3://{bucket}/m", role_arn=importer_env.roles.read)
     assert [o.key for o in source.list()] == ["a.json"]
+
+
+def test_the_suites_seaweedfs_logs_in_its_own_folder(seaweed: servers.Seaweed) -> None:
+    """glog writes weed.INFO & co. under the server's folder (the test's tmp dir), not in /tmp."""
+    assert seaweed.log_dir.is_relative_to(seaweed.data_dir)
+    assert any(p.name.startswith("weed.") for p in seaweed.log_dir.iterdir())

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from drmodels.adapters.store.local import LocalStore, file_md5
+from drmodels.adapters.store.local import PARTS, LocalStore, file_md5
 from drmodels.adapters.store.s3 import S3Store
 from drmodels.service.deps import RetryPolicy
 from drmodels.service.imports.job import run_import
@@ -177,9 +177,9 @@ def test_worker_killed_mid_copy_then_retry_completes(
     try:
         fault_proxy.wait_hit(rule)
         store_model = data_dir / "store" / model_prefix(accepted.model_id)
-        # half of the checkpoint has reached our store when the worker dies
+        # half of the checkpoint has reached our store (a part file) when the worker dies
         deadline = time.monotonic() + 60
-        while not [p for p in _files(store_model) if ".part-" in p.name]:  # readiness, not timing
+        while not _files(data_dir / "store" / PARTS):  # readiness, not timing
             assert time.monotonic() < deadline, "the copy never reached the store"
             time.sleep(0.05)
         assert svc.get("killed").status == "IMPORTING"
@@ -201,3 +201,36 @@ def test_worker_killed_mid_copy_then_retry_completes(
         assert path.stat().st_size == remote["ContentLength"]
         assert file_md5(path) == remote["ETag"].strip('"')
     assert [e.kind for e in model.events].count("import-started") == 2
+
+
+def test_ctrl_c_during_import_wait_stops_cleanly_and_says_how_to_retry(
+    model_url: str,
+    fault_proxy: FaultProxy,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while a copy is in flight: one message saying what happened and what to run next; the
+    model is IMPORT_ERROR (not IMPORTING for ever), nothing of it is left in the store."""
+    data_dir = tmp_path / "data"
+    rule = fault_proxy.add("hold_body", DATA, method="GET")
+    env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.endpoint, "DRMODELS_DATA_DIR": str(data_dir),
+           "DRMODELS_IMPORT_DEEP": "0"}  # fmt: skip
+    drmodels = str(Path(sys.executable).parent / "drmodels")
+    proc = subprocess.Popen([drmodels, "import", model_url, "--name", "stopped", "--wait"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        fault_proxy.wait_hit(rule)  # the copy is under way (readiness, not timing)
+        proc.send_signal(signal.SIGINT)
+        fault_proxy.release()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Interrupted: the import of stopped stopped" in err and "drmodels models retry stopped" in err
+    assert "Traceback" not in err
+    svc = service(tmp_path)
+    model = svc.get("stopped")
+    assert model.status == "IMPORT_ERROR" and model.jobs[-1].status == "FAILED"
+    assert not _files(data_dir / "store" / model_prefix(model.id)), [
+        (e.kind, e.message) for e in model.events
+    ]

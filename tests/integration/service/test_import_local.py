@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -118,16 +119,17 @@ def test_retry_after_fix(tmp_path: Path) -> None:
     assert _import(svc, "fixme", src) == "IMPORT_ERROR"
     with pytest.raises(NotFound):
         svc.retry("no-such")
-    svc.retry("fixme")
-    with pytest.raises(Conflict):
-        svc.retry("fixme")  # now IMPORTING: a second retry is refused
+    job_id = svc.retry("fixme")
+    assert svc.retry("fixme") == job_id  # still queued: the same job again, never a second one
     (src / "reward_function.py").write_text(reward)
-    model = svc.get("fixme")
-    job_id = model.jobs[-1].id
     assert run_import(job_id, svc.deps) == "READY"
     model = svc.get("fixme")
     assert model.status == "READY" and model.error_code is None
     assert [e.kind for e in model.events][-3:] == ["retry", "import-started", "ready"]
+    assert [j.attempts for j in model.jobs] == [1, 2]  # attempts count on across a model's jobs
+    assert model.events[-2].message.startswith("import attempt 2 ")
+    with pytest.raises(Conflict):
+        svc.retry("fixme")  # READY: nothing to retry
 
 
 def test_delete_removes_store_and_row_not_source(tmp_path: Path) -> None:
@@ -169,8 +171,12 @@ def test_duplicate_name_refused(tmp_path: Path) -> None:
 
 
 def test_missing_source_is_clear(tmp_path: Path) -> None:
+    """A source gone after it was accepted: the import explains it."""
+    src = write_model(tmp_path / "src", checkpoints=2)
     svc = _service(tmp_path)
-    assert _import(svc, "nowhere", tmp_path / "nope") == "IMPORT_ERROR"
+    accepted = svc.accept("nowhere", str(src))
+    shutil.rmtree(src)
+    assert run_import(accepted.job_id, svc.deps) == "IMPORT_ERROR"
     model = svc.get("nowhere")
     assert model.error_code == "FILE_DOES_NOT_EXIST"
 

@@ -45,8 +45,11 @@ def test_every_exception_of_drmodels_has_the_one_root() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
-        ("DRMODELS_MODEL_TAR_MAX_BYTES", "abc", "valid integer"),
-        ("DRMODELS_CONTROL_FILE_MAX_BYTES", "-5", "greater than or equal to 0"),
+        ("DRMODELS_MODEL_TAR_MAX_BYTES", "abc", "not a size: give bytes (1048576) or a number with a unit"),
+        ("DRMODELS_MODEL_TAR_MAX_BYTES", "10XB", "not a size"),
+        ("DRMODELS_CONTROL_FILE_MAX_BYTES", "-5", "a size cannot be negative"),
+        ("DRMODELS_MODEL_MAX_BYTES", "-1MiB", "a size cannot be negative"),
+        ("DRMODELS_REWARD_FUNCTION_MAX_BYTES", "true", "not a size"),
         ("DRMODELS_IMPORT_DEEP", "perhaps", "valid boolean"),
     ],
 )
@@ -58,6 +61,15 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
         load_settings()
     message = str(caught.value)
     assert message.startswith(f"{variable}={value}: ") and said in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [("1048576", 1048576), ("10MB", 10_000_000), ("500MiB", 500 * 2**20), ("1.5 GiB", 3 * 2**29), ("0", 0)],
+)
+def test_sizes_take_decimal_and_binary_units(monkeypatch: pytest.MonkeyPatch, value: str, size: int) -> None:
+    monkeypatch.setenv("DRMODELS_CHECKPOINT_FILE_MAX_BYTES", value)
+    assert load_settings().limits().checkpoint_file_bytes == size
 
 
 def test_command_line_options_come_before_the_environment(

@@ -1,8 +1,9 @@
 """What the user typed (a folder, a .tar.gz, an s3:// URL) turned into a Source: one registry of schemes.
 
 A location with `scheme://` is opened by the opener registered for its scheme (case-insensitive);
-anything else is a local path: a folder, or a file ending in one of ARCHIVE_SUFFIXES. To add a
-source, write its adapter (the Source protocol in base.py) and register its scheme in SCHEMES.
+anything else is a local path: a folder, or an archive of one (tar, compressed or not, or zip: told by
+its first bytes). To add a source, write its adapter (the Source protocol in ports.py) and register
+its scheme in SCHEMES.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ from typing import Any
 
 from drmodels.adapters.ports import Source, SourceError
 from drmodels.adapters.s3.client import make_s3_client
+from drmodels.adapters.sources.archive import REPACK
 from drmodels.adapters.sources.folder import FolderSource
 from drmodels.adapters.sources.s3 import S3Source, parse_s3_url
 from drmodels.adapters.sources.tarball import TarballSource
+from drmodels.adapters.sources.ziparchive import ZipSource
+from drmodels.formats.sniff import HEAD_BYTES, ZIP, archive_kind, describe
+from drmodels.rules.layout import ARCHIVE_SUFFIXES
 from drmodels.rules.problems import Code
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+CLAIMS = {
+    ".tar.gz": "a gzip", ".tgz": "a gzip", ".tar.bz2": "a bzip2", ".tbz2": "a bzip2",
+    ".tar.xz": "an xz", ".txz": "an xz", ".tar": "a tar", ".zip": "a zip",
+}  # fmt: skip
+"""What the content of a file named with each suffix must be."""
 
 
 class SourceOpener:
@@ -52,6 +61,17 @@ class SourceOpener:
             )
         return opener(self, location, role_arn)
 
+    def check(self, location: str, role_arn: str | None = None) -> None:
+        """Refuse what can never be opened (unknown scheme, bad bucket name, a path that is neither a
+        folder nor an archive, --role-arn with a local path) without listing or contacting anything."""
+        scheme, sep, _ = location.partition("://")
+        if not sep:
+            open_path(location, role_arn)
+        elif scheme.lower() == "s3":
+            parse_s3_url(location)
+        else:
+            self(location, role_arn)
+
     def shared_s3_client(self) -> Any:
         with self._lock:
             if self._client is None:
@@ -77,8 +97,11 @@ def _open_s3(opener: SourceOpener, location: str, role_arn: str | None) -> Sourc
 SCHEMES: dict[str, Callable[[SourceOpener, str, str | None], Source]] = {"s3": _open_s3}
 
 
+ARCHIVES = ".tar.gz, .tgz, .tar, .tar.bz2, .tar.xz or .zip"
+
+
 def open_path(location: str, role_arn: str | None = None) -> Source:
-    """A local folder or archive."""
+    """A local folder or archive; an archive is told by its first bytes, whatever its name."""
     if role_arn:
         raise SourceError(
             Code.ACCOUNT_RESOURCE_DOES_NOT_EXIST,
@@ -88,18 +111,38 @@ def open_path(location: str, role_arn: str | None = None) -> Source:
     path = Path(location).expanduser()
     if path.is_dir():
         return FolderSource(path, location)
-    if path.is_file() and location.lower().endswith(ARCHIVE_SUFFIXES):
-        return TarballSource(path, location)
-    if path.exists():
+    if not path.exists():
         raise SourceError(
             Code.FILE_DOES_NOT_EXIST,
-            f"{location} is a file, not a model folder or a .tar.gz of one.",
-            "Give the folder that holds reward_function.py, ip/ and model/ (its prefix root).",
+            f"{location} does not exist.",
+            "Check the path; for S3 use s3://bucket/prefix.",
+        )
+    try:
+        with path.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+    except OSError as exc:
+        raise SourceError(
+            Code.ACCESS_DENIED_TO_BUCKET,
+            f"{location} cannot be read: {exc.strerror}.",
+            "Make the file readable by the user running drmodels.",
+        ) from None
+    kind = archive_kind(head)
+    if kind == ZIP:
+        return ZipSource(path, location)
+    if kind is not None:
+        return TarballSource(path, location, compression=kind)
+    claimed = next((s for s in ARCHIVE_SUFFIXES if location.lower().endswith(s)), None)
+    if claimed is not None:
+        raise SourceError(
+            Code.MODEL_VALIDATION_SERVICE_ERROR,
+            f"{location} is not {CLAIMS[claimed]} file ({describe(head)}), so it is not a {claimed} archive.",
+            REPACK,
         )
     raise SourceError(
         Code.FILE_DOES_NOT_EXIST,
-        f"{location} does not exist.",
-        "Check the path; for S3 use s3://bucket/prefix.",
+        f"{location} is a file, not a model folder or an archive of one ({ARCHIVES}).",
+        "Give the folder that holds reward_function.py, ip/ and model/ (its prefix root), or an archive "
+        "of it.",
     )
 
 

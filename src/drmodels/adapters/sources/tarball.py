@@ -1,24 +1,37 @@
-"""A model folder packed as .tar.gz (or .tar), read in place: nothing is extracted to disk."""
+"""A model folder packed as a tar archive (.tar.gz, .tgz, .tar, .tar.bz2, .tar.xz), read in place.
+
+Regular members are the model's files. A hard link to a regular member stored earlier in the archive
+is read as that member (GNU tar stores the second name of a file that way; nothing leaves the
+archive); symbolic links, links to anything else and devices refuse the archive. Listing reads the
+whole compressed stream, so its checksum is verified: a truncated or damaged archive is refused.
+"""
 
 from __future__ import annotations
 
-import posixpath
 import tarfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, Literal, cast
 
-from drmodels.adapters.ports import SourceError, not_listed, read_capped
+from drmodels.adapters.ports import SourceError
+from drmodels.adapters.sources.archive import (
+    MAX_MEMBERS,
+    MAX_TOTAL_BYTES,
+    ArchiveSource,
+    member_path,
+    refusal,
+)
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
-MAX_MEMBERS = 100_000
-MAX_TOTAL_BYTES = 16 * 1024**3
-_READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
+_READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError, ValueError)
+MODES: dict[str, Literal["r:gz", "r:bz2", "r:xz", "r:"]] = {
+    "gzip": "r:gz", "bzip2": "r:bz2", "xz": "r:xz", "tar": "r:",
+}  # fmt: skip
 
 
-class TarballSource:
+class TarballSource(ArchiveSource[tarfile.TarInfo]):
     """Members of the archive as objects; a single top folder holding the model is stepped into."""
 
     def __init__(
@@ -26,87 +39,81 @@ class TarballSource:
         path: Path,
         location: str | None = None,
         *,
+        compression: str = "gzip",
         max_members: int = MAX_MEMBERS,
         max_total_bytes: int = MAX_TOTAL_BYTES,
     ) -> None:
-        self.path = path
-        self.max_members = max_members
-        self.max_total_bytes = max_total_bytes
-        self._location = location or str(path)
+        super().__init__(path, location, max_members=max_members, max_total_bytes=max_total_bytes)
+        self._mode = MODES[compression]
+        self._what = f"{compression} archive" if compression != "tar" else "tar archive"
         self._tar: tarfile.TarFile | None = None
-        self._members: dict[str, tarfile.TarInfo] = {}
-
-    @property
-    def location(self) -> str:
-        return self._location
-
-    @property
-    def concurrent_reads(self) -> int:
-        return 1  # one shared, sequential gzip stream: members are read in order by one thread
-
-    def _refuse(
-        self, why: str, fix: str = "Pack the model folder again with `tar -czf model.tar.gz -C FOLDER .`."
-    ) -> SourceError:
-        return SourceError(Code.MODEL_VALIDATION_SERVICE_ERROR, f"{self.location} {why}.", fix)
 
     def _open(self) -> tarfile.TarFile:
         if self._tar is None:
             try:
-                self._tar = tarfile.open(self.path, "r:*")  # noqa: SIM115 (kept open for reads)
+                self._tar = tarfile.open(self.path, self._mode)  # noqa: SIM115 (kept open for reads)
             except _READ_ERRORS as exc:
-                raise self._refuse(f"is not a readable .tar.gz archive ({exc})") from None
+                raise refusal(
+                    self.location, f"is a {self._what} without a readable tar inside ({exc})"
+                ) from None
         return self._tar
 
     def list(self) -> Iterator[ObjectInfo]:
         tar = self._open()
         regular: dict[str, tarfile.TarInfo] = {}
-        total = 0
+        caps = self.caps()
         try:
-            for count, member in enumerate(tar, 1):
-                name = self._safe_name(member)
-                total += member.size
-                if count > self.max_members or total > self.max_total_bytes:
-                    raise self._refuse(
-                        f"holds more than {self.max_members} members or "
-                        f"{self.max_total_bytes} bytes; "
-                        "it is refused as a possible archive bomb"
-                    )
-                if member.isfile() and name:
-                    regular[name] = member
+            for member in tar:
+                caps.add(member.size)
+                name = self._checked(member, regular)
+                if name:
+                    regular[name] = self._content(member, regular)
+            _to_the_end(tar)
         except _READ_ERRORS as exc:
-            raise self._refuse(f"is damaged or truncated ({exc})") from None
-        prefix = _common_top(list(regular))
-        self._members = {name[len(prefix) :]: m for name, m in regular.items()}
-        for key, member in self._members.items():
-            yield ObjectInfo(key, member.size, None)
+            raise refusal(self.location, f"is damaged or truncated ({exc})") from None
+        return self.publish(regular, lambda m: m.size)
 
-    def _safe_name(self, member: tarfile.TarInfo) -> str:
+    def _checked(self, member: tarfile.TarInfo, regular: dict[str, tarfile.TarInfo]) -> str:
+        """The member's path if it is a file (or a hard link to one stored earlier); '' for folders."""
         raw = member.name
-        name = posixpath.normpath(raw or ".")
-        if name.startswith("/") or name == ".." or name.startswith("../"):
-            raise self._refuse(f"has a member {raw!r} that points outside the archive; it is refused")
-        if member.issym() or member.islnk():
-            raise self._refuse(
-                f"has a link member {raw!r} -> {member.linkname!r}; model folders hold regular files only"
+        name = member_path(raw)
+        if name is None:
+            raise refusal(
+                self.location, f"has a member {raw!r} that points outside the archive; it is refused"
             )
-        if member.isdev():
-            raise self._refuse(f"has a device member {raw!r}; model folders hold regular files only")
-        return "" if name == "." else name
+        if member.issym():
+            raise refusal(
+                self.location,
+                f"has a symbolic link {raw!r} -> {member.linkname!r}; model folders hold regular files only",
+            )
+        if member.islnk():
+            target = member_path(member.linkname)
+            if target is None or target not in regular:
+                raise refusal(
+                    self.location,
+                    f"has a link member {raw!r} -> {member.linkname!r} to nothing stored before it in the "
+                    "archive; model folders hold regular files only",
+                )
+            return name
+        if member.isdev() or not (member.isfile() or member.isdir()):
+            raise refusal(
+                self.location, f"has a device member {raw!r}; model folders hold regular files only"
+            )
+        return name if member.isfile() else ""
 
-    def read(self, key: str, max_bytes: int) -> bytes:
-        return read_capped(self, key, max_bytes)
+    @staticmethod
+    def _content(member: tarfile.TarInfo, regular: dict[str, tarfile.TarInfo]) -> tarfile.TarInfo:
+        """The member whose bytes this name has: itself, or the file a hard link names."""
+        if member.islnk():
+            return regular[cast(str, member_path(member.linkname))]
+        return member
 
     def open(self, key: str, if_match: str | None = None) -> BinaryIO:
-        if not self._members:
-            for _ in self.list():
-                pass
-        member = self._members.get(key)
-        if member is None:
-            raise not_listed(key, self.location, "Check the archive's contents.")
+        member = self.member(key)
         try:
             stream = self._open().extractfile(member)
         except _READ_ERRORS as exc:
-            raise self._refuse(f"is damaged ({exc})") from None
+            raise refusal(self.location, f"is damaged ({exc})") from None
         if stream is None:
             raise SourceError(
                 Code.FILE_DOES_NOT_EXIST, f"{key} is not a regular file.", "Check the archive.", key
@@ -114,10 +121,11 @@ class TarballSource:
         return cast(BinaryIO, stream)
 
 
-def _common_top(names: list[str]) -> str:
-    """'top/' when every member sits under one folder that is not itself part of a model's layout."""
-    tops = {n.split("/", 1)[0] for n in names}
-    if len(tops) != 1 or all("/" not in n for n in names):
-        return ""
-    top = tops.pop()
-    return "" if top in ("model", "ip", "metrics", "logs") else top + "/"
+def _to_the_end(tar: tarfile.TarFile) -> None:
+    """Read what follows the last member (end blocks, padding): the compressed stream's checksum and
+    length are only checked at its very end, which listing alone never reaches."""
+    stream = tar.fileobj
+    if stream is None:
+        return
+    while stream.read(1 << 20):
+        pass

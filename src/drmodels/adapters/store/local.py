@@ -1,10 +1,16 @@
-"""A model store in a local folder; writes go to a temporary part file renamed into place."""
+"""A model store in a local folder; writes go to a part file in ROOT/.parts/, renamed into place.
+
+Part files live apart from the models, so any name a key may have (up to 255 bytes) is written as is
+(no suffix to make it longer), and no file of a model can be mistaken for a part file.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +33,10 @@ from drmodels.formats.streams import Counting
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
 
-PART = ".part-"
+PARTS = ".parts"
+"""Folder under the store root for files being written (never a key: keys start with models/)."""
+STALE_PART_S = 24 * 3600
+"""A part file this old was left by a process that died mid-write; it is removed when a store opens."""
 
 
 def file_md5(path: Path) -> str:
@@ -42,6 +51,16 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.parts = self.root / PARTS
+        self.parts.mkdir(exist_ok=True)
+        self._remove_stale_parts()
+
+    def _remove_stale_parts(self) -> None:
+        cutoff = time.time() - STALE_PART_S
+        for part in self.parts.iterdir():
+            with contextlib.suppress(OSError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
 
     @classmethod
     def from_url(cls, url: str) -> LocalStore:
@@ -64,7 +83,7 @@ class LocalStore:
     ) -> StoredObject:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(f"{path.name}{PART}{uuid.uuid4().hex[:8]}")
+        part = self.parts / uuid.uuid4().hex
         reader = Counting(stream, progress, md5=True)
         try:
             with part.open("wb") as out:
@@ -135,8 +154,7 @@ class LocalStoreSource:
     def list(self) -> Iterator[ObjectInfo]:
         cut = len(self._prefix) + 1
         for obj in self._store.scan(self._prefix):
-            if PART not in obj.key.rsplit("/", 1)[-1]:
-                yield ObjectInfo(obj.key[cut:], obj.size, None)
+            yield ObjectInfo(obj.key[cut:], obj.size, None)
 
     def read(self, key: str, max_bytes: int) -> bytes:
         return read_capped(self, key, max_bytes)

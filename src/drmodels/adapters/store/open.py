@@ -16,13 +16,19 @@ from drmodels.errors import ConfigError
 SCHEMES: dict[str, Callable[[str], ModelStore]] = {"s3": S3Store.from_url, "file": LocalStore.from_url}
 
 
-def open_store(url: str) -> ModelStore:
-    """The store at `url`; an unknown scheme is a ConfigError naming the ones there are."""
+def store_opener(url: str) -> Callable[[], ModelStore]:
+    """What opens the store at `url`, chosen without touching anything; an unknown scheme is a
+    ConfigError naming the ones there are (matched case-insensitively)."""
     scheme, sep, _ = url.partition("://")
     if not sep:
-        return LocalStore.from_url(url)
+        return lambda: LocalStore.from_url(url)
     opener = SCHEMES.get(scheme.lower())
     if opener is None:
         known = ", ".join(f"{s}://" for s in SCHEMES)
         raise ConfigError(f"DRMODELS_STORE_URL={url}: unknown scheme {scheme}:// (use {known} or a path)")
-    return opener(url)
+    return lambda: opener(url)
+
+
+def open_store(url: str) -> ModelStore:
+    """The store at `url`."""
+    return store_opener(url)()

@@ -63,7 +63,24 @@ class S3Store:
             client = make_s3_client(counter=requests)
         except SourceError as exc:
             raise StoreError(f"model store {url}: {exc.message}") from exc
-        return cls(client, bucket, root, requests)
+        store = cls(client, bucket, root, requests)
+        store.check()
+        return store
+
+    def check(self) -> None:
+        """One HeadBucket: a store that cannot be used is said now, not after an import's retries."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            why = {
+                "404": "the bucket does not exist; create it first",
+                "NoSuchBucket": "the bucket does not exist; create it first",
+                "403": "access is denied to these credentials",
+            }.get(code, f"HeadBucket failed ({exc})")
+            raise StoreError(f"model store {self.location}: {why}") from None
+        except BotoCoreError as exc:
+            raise StoreError(f"model store {self.location} cannot be reached: {exc}") from None
 
     @property
     def location(self) -> str:

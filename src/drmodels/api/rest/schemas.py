@@ -60,10 +60,12 @@ class ModelMetadata(BaseModel):
 class Problem(BaseModel):
     code: str
     severity: Literal["error", "warning"]
-    path: str
+    path: str | None = Field(
+        description="The file at fault under the prefix root; null for the model as a whole."
+    )
     title: str
     explanation: str
-    fix: str
+    fix: str | None = Field(description="What to do; null for a warning that needs nothing done.")
     auto_fix: bool
 
 

@@ -7,6 +7,7 @@ an object whose size or ETag changed since the listing is MODEL_VALIDATION_SERVI
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -25,6 +26,7 @@ from drmodels.formats.streams import RawReader
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code, Problem, error
 from drmodels.service.deps import RetryPolicy
+from drmodels.service.imports.progress import Stopped
 
 MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 PERMANENT = frozenset(
@@ -120,7 +122,7 @@ def copy_with_retry(
             if server_side is not None:
                 return server_side(info, dest, progress)
             return stream_copy(source, info, store, dest, progress)
-        except CopyFailed:
+        except (CopyFailed, Stopped):
             raise
         except (_SourceSide, SourceError) as exc:
             inner = exc.inner if isinstance(exc, _SourceSide) else exc
@@ -175,19 +177,39 @@ def copy_all(
     done: dict[str, StoredObject] = {}
     if not todo:
         return done
+    interrupted = threading.Event()
+
+    def progress(n: int) -> None:
+        if interrupted.is_set():  # Ctrl-C in the thread waiting below: every copy stops at its next chunk
+            raise Stopped("the import was interrupted")
+        on_bytes(n)
 
     def one(dest: str, info: ObjectInfo) -> None:
-        done[dest] = copy_with_retry(source, info, store, dest, policy, on_bytes, server_side)
+        done[dest] = copy_with_retry(source, info, store, dest, policy, progress, server_side)
         on_file()
 
     workers = max(1, min(workers, source.concurrent_reads, len(todo)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="copy") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="copy")
+    futures = []
+    try:
         futures = [pool.submit(one, dest, info) for dest, info in sorted(todo, key=lambda t: -t[1].size)]
         finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in pending:
             f.cancel()
-        failures = [f.exception() for f in finished if f.exception() is not None]
+        wait(futures)
+    except BaseException:  # Ctrl-C wherever it lands: no copy may still be writing when this returns
+        interrupted.set()
+        for f in futures:
+            f.cancel()
+        wait(futures)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    failures = [f.exception() for f in finished if f.exception() is not None]
     failures += [f.exception() for f in pending if not f.cancelled() and f.exception() is not None]
+    stops = [f for f in failures if isinstance(f, Stopped)]
+    if stops:
+        raise stops[0]
     copy_failures = [f for f in failures if isinstance(f, CopyFailed)]
     if copy_failures:
         raise ImportFailed([p for f in copy_failures for p in f.problems])

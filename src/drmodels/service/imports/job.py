@@ -9,6 +9,7 @@ from an earlier, interrupted attempt is either kept (complete and matching) or r
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ from drmodels.service.imports.copy import copy_all
 from drmodels.service.imports.package import build_car
 from drmodels.service.imports.pinned import Pinned, pinnable
 from drmodels.service.imports.prefetch import Prefetching
-from drmodels.service.imports.progress import Listener, Tracker
+from drmodels.service.imports.progress import Listener, Stopped, Tracker
 from drmodels.service.imports.verify import reconcile, verify
 from drmodels.service.jobs import Lease, lost, worker_id
 from drmodels.service.shapes import car_configuration
@@ -40,11 +41,25 @@ IMPORT = job_queries.IMPORT
 """This job's kind in the task table (service/tasks.py)."""
 
 
-def run_import(job_id: int, deps: Deps, listener: Listener | None = None) -> ModelStatus:
+def interrupted(name: str) -> Problem:
+    return error(
+        Code.SERVICE_ERROR,
+        "",
+        "the import was interrupted (Ctrl-C or a stop request) before it finished; nothing of it was kept",
+        f"Start it again with `drmodels models retry {name}`, or forget it with "
+        f"`drmodels models delete {name}`.",
+    )
+
+
+def run_import(
+    job_id: int, deps: Deps, listener: Listener | None = None, stop: threading.Event | None = None
+) -> ModelStatus:
     """Run (or resume) one import job; returns the model's final status.
 
     A job held by another live worker is left to it (its status is returned as it stands); a job
-    whose worker died or stopped renewing its lease is taken over and resumed.
+    whose worker died or stopped renewing its lease is taken over and resumed. Stopped (`stop` set,
+    or Ctrl-C: KeyboardInterrupt, raised again) it ends IMPORT_ERROR with nothing kept, so the
+    model can be retried or deleted at once.
     """
     now, worker = deps.clock(), worker_id()
     claim = job_records.claim(
@@ -55,11 +70,16 @@ def run_import(job_id: int, deps: Deps, listener: Listener | None = None) -> Mod
         return job_records.final_status(deps.registry, job_id)
     with Lease(deps, job_id, worker) as lease:
         try:
-            outcome = _import(job_id, claim, deps, listener, lease)
+            outcome = _import(job_id, claim, deps, listener, lease, stop)
         except LeaseLost:
             return job_records.final_status(deps.registry, job_id)
         except ImportFailed as exc:
             return _fail(job_id, worker, claim.model_id, list(exc.problems), deps)
+        except (Stopped, KeyboardInterrupt) as exc:
+            status = _fail(job_id, worker, claim.model_id, [interrupted(claim.model_name)], deps)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return status
         except Exception as exc:
             problem = error(
                 Code.SERVICE_ERROR,
@@ -100,13 +120,28 @@ def _inspect(claim: Claim, deps: Deps) -> _Inspected:
     return _Inspected(source.inner, report, metadata, data)
 
 
-def _import(job_id: int, claim: Claim, deps: Deps, listener: Listener | None, lease: Lease) -> Outcome:
+def abandon(job_id: int, deps: Deps) -> None:
+    """A job that will not run after all (its bulk import was interrupted first): IMPORT_ERROR as
+    interrupted, unless a worker claimed it meanwhile."""
+    job_records.fail_queued(deps.registry, job_id, lambda name: [interrupted(name)], deps.clock())
+
+
+def _import(
+    job_id: int,
+    claim: Claim,
+    deps: Deps,
+    listener: Listener | None,
+    lease: Lease,
+    stop: threading.Event | None,
+) -> Outcome:
     found = _inspect(claim, deps)
     plan, model_id = found.report.plan, claim.model_id
     wanted = {virtual_key(model_id, o.key): o for o in plan.objects}
     lease.check()
     kept = {} if claim.fresh else reconcile(model_id, wanted, deps.store)
-    tracker = Tracker(job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener, lease)
+    tracker = Tracker(
+        job_id, deps, sum(o.size for o in plan.objects), len(plan.objects), listener, lease, stop
+    )
     for key in kept:
         tracker.already_done(wanted[key].size)
     todo = [(k, o) for k, o in wanted.items() if k not in kept]

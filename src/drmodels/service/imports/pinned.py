@@ -7,10 +7,10 @@ instead of read back from the store after the copy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import BinaryIO
 
-from drmodels.adapters.ports import Source, read_capped
+from drmodels.adapters.ports import Source, SourceWrapper, read_capped
 from drmodels.rules.objects import ObjectInfo
 
 
@@ -19,21 +19,10 @@ def pinnable(source: Source, objects: Iterable[ObjectInfo]) -> bool:
     return source.concurrent_reads > 1 and all(o.etag for o in objects)
 
 
-class Pinned:
+class Pinned(SourceWrapper):
     def __init__(self, inner: Source, objects: Iterable[ObjectInfo]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._etags = {o.key: o.etag for o in objects}
-
-    @property
-    def location(self) -> str:
-        return self.inner.location
-
-    @property
-    def concurrent_reads(self) -> int:
-        return self.inner.concurrent_reads
-
-    def list(self) -> Iterator[ObjectInfo]:
-        return self.inner.list()
 
     def read(self, key: str, max_bytes: int) -> bytes:
         return read_capped(self, key, max_bytes)

@@ -8,27 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO
 
-from drmodels.adapters.ports import Source, SourceError
+from drmodels.adapters.ports import Source, SourceError, SourceWrapper
 from drmodels.rules.inspect import control_keys
 from drmodels.rules.limits import Limits
 from drmodels.rules.objects import ObjectInfo
 
 
-class Prefetching:
+class Prefetching(SourceWrapper):
     def __init__(self, inner: Source, limits: Limits) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._limits = limits
         self._read: dict[str, bytes] = {}
-
-    @property
-    def location(self) -> str:
-        return self.inner.location
-
-    @property
-    def concurrent_reads(self) -> int:
-        return self.inner.concurrent_reads
 
     def list(self) -> Iterator[ObjectInfo]:
         objects = list(self.inner.list())
@@ -55,6 +46,3 @@ class Prefetching:
             data = self.inner.read(key, max_bytes)
             self._read[key] = data
         return data
-
-    def open(self, key: str, if_match: str | None = None) -> BinaryIO:
-        return self.inner.open(key, if_match)

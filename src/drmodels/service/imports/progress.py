@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drmodels.errors import DrmodelsError
 from drmodels.registry import job_queries, jobs
 from drmodels.registry.statuses import JobStatus
 from drmodels.service.deps import Deps
@@ -28,14 +29,18 @@ class Progress:
 Listener = Callable[[Progress], None]
 
 
+class Stopped(DrmodelsError):
+    """The import was asked to stop (Ctrl-C, or a bulk import interrupted): its copies end here."""
+
+
 class Tracker:
     """Counts bytes and files copied; the registry write doubles as a heartbeat, fenced by the lease."""
 
     def __init__(
         self, job_id: int, deps: Deps, bytes_total: int, files_total: int, listener: Listener | None,
-        lease: Lease,
+        lease: Lease, stop: threading.Event | None = None,
     ) -> None:  # fmt: skip
-        self.job_id, self.deps, self.listener, self.lease = job_id, deps, listener, lease
+        self.job_id, self.deps, self.listener, self.lease, self.stop = job_id, deps, listener, lease, stop
         self.bytes_total, self.files_total = bytes_total, files_total
         self.bytes_done = self.files_done = 0
         self.stage = "copy"
@@ -48,6 +53,8 @@ class Tracker:
         self.files_done += 1
 
     def add_bytes(self, n: int) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped("the import was stopped")
         with self._lock:
             self.bytes_done += n
         self._tell()

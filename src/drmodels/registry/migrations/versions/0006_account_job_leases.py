@@ -1,7 +1,7 @@
 """account jobs: enqueue times (the sweep hands lost and stuck account jobs out again)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0002
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
