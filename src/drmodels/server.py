@@ -40,7 +40,8 @@ def create_app() -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         resumed = resume_jobs(services.deps) if settings.broker_url is None else []  # else: workers' sweep
         if resumed:
-            log.info("resumed %d unfinished import job(s): %s", len(resumed), ", ".join(map(str, resumed)))
+            named = ", ".join(f"{job.kind} {job.id}" for job in resumed)
+            log.info("resumed %d unfinished job(s): %s", len(resumed), named)
         try:
             yield
         finally:

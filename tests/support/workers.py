@@ -13,10 +13,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from drmodels.runner.celery import Broker, celery_app
 
@@ -120,3 +121,14 @@ class Workers:
     def stop_all(self) -> None:
         for worker in self.started:
             worker.stop()
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 120, poll_s: float = 0.1) -> Any:
+    """What `check()` returns once it is truthy; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out waiting for {what}")

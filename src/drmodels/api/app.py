@@ -25,11 +25,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for status, what in (
         (400, "A request this server refuses, with the field and why"),
         (403, "A missing or wrong signature, or an unknown or deleted access key"),
-        (404, "No such model in this account (another account's models included)"),
+        (404, "No such model or job in this account (another account's included)"),
         (409, "The model's status does not allow it now"),
         (413, "A body over DRMODELS_API_MAX_BODY_BYTES"),
         (429, "More requests at once than the server takes; retry with backoff"),
         (500, "The server failed; the message names a reference in its log"),
+        (503, "The job queue cannot be reached: the request is recorded, its job runs once it answers"),
     )
 }
 

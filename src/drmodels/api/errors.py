@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from drmodels.api.sigv4 import SignatureError
 from drmodels.errors import (
     AlreadyExists,
+    BrokerUnavailable,
     Conflict,
     DrmodelsError,
     InvalidRequest,
@@ -85,9 +86,18 @@ _TABLE: list[tuple[type[BaseException], int, str]] = [
 ]
 
 
+QUEUE_DOWN = (
+    "the job queue cannot be reached right now: the request is recorded, and its job runs once the queue "
+    "answers again (do not send it again)"
+)
+
+
 def answer(exc: BaseException) -> Answer:
     if isinstance(exc, ProblemError):
         return _problem(exc)
+    if isinstance(exc, BrokerUnavailable):  # its own words name the broker: for the log only
+        log.warning("%s", exc)
+        return Answer(503, "ServiceUnavailableException", QUEUE_DOWN)
     for cls, status, aws_type in _TABLE:
         if isinstance(exc, cls):
             if isinstance(exc, SignatureError):

@@ -36,21 +36,24 @@ def show_status(
             + (", ".join(f"{queue} {n}" for queue, n in sorted(now.broker.items())) or "no queue yet")
         )
     oldest = f", oldest waiting {now.oldest_queued_s:.0f} s" if now.oldest_queued_s is not None else ""
-    console.print(f"Queued jobs: {now.queued}{oldest}")
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(now.queued_by_kind.items()))
+    console.print(f"Queued jobs: {now.queued}{f' ({kinds})' if kinds else ''}{oldest}")
     running = Table(title=f"Running jobs: {sum(len(j) for j in now.running.values())}")
     for column in ("Worker", "Job", "Copied", "Last heartbeat"):
         running.add_column(column)
     for worker, jobs in sorted(now.running.items()):
         for job in jobs:
-            copied = f"{human_size(job.bytes_done)} / {human_size(job.bytes_total)}"
-            running.add_row(worker, str(job.job_id), copied, f"{job.heartbeat_age_s:.0f} s ago")
+            copied = "-"  # an account job copies nothing itself (its imports show)
+            if job.bytes_total:
+                copied = f"{human_size(job.bytes_done)} / {human_size(job.bytes_total)}"
+            running.add_row(worker, f"{job.kind} {job.job_id}", copied, f"{job.heartbeat_age_s:.0f} s ago")
     console.print(running)
     if now.stale:
         stale = Table(title="Stale leases (worker dead or silent: the sweep hands these out again)")
         for column in ("Job", "Owner", "Last heartbeat"):
             stale.add_column(column)
         for row in now.stale:
-            stale.add_row(str(row.id), row.owner or "-", str(row.heartbeat_at or "never"))
+            stale.add_row(f"{row.kind} {row.id}", row.owner or "-", str(row.heartbeat_at or "never"))
         console.print(stale)
     else:
         console.print("Stale leases: none")

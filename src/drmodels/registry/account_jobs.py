@@ -1,4 +1,9 @@
-"""Account jobs (migration, source cleanup, metering): create, claim, save, finish; a transaction each."""
+"""Account jobs (migration, source cleanup, metering): create, claim, save, finish; a transaction each.
+
+They are leased as import jobs are (registry/jobs.py: `take`, `heartbeat`, `fenced`): one claim wins,
+the holder renews its lease, and once another worker has taken a job over, the first one's writes
+(its result so far, the end) change nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import sqlalchemy as sa
 
 from drmodels.errors import NotFound
 from drmodels.registry.db import Registry
+from drmodels.registry.jobs import fenced, take, updated
 from drmodels.registry.statuses import JobStatus
 from drmodels.registry.tables import Account, AccountJob
 
@@ -69,39 +75,42 @@ def get(registry: Registry, account_id: str, job_id: int, kind: str) -> AccountJ
 def claim(
     registry: Registry, job_id: int, worker: str, now: datetime, taken: Callable[[AccountJob], bool]
 ) -> AccountJob | None:
-    """Mark the job RUNNING by `worker`; None if it ended, or `taken(job)` says a live worker has it."""
+    """Mark the job RUNNING by `worker` (the same exclusive claim as an import job's); None if it
+    ended, or `taken(job)` says a live worker has it. `started_at` stays the first claim's."""
     with registry.session() as s:
-        job = s.get(AccountJob, job_id, with_for_update=True)
-        if job is None or job.status in FINISHED:
+        first_start = sa.func.coalesce(AccountJob.started_at, now)
+        job = take(s, AccountJob, job_id, worker, now, taken, started_at=first_start)
+        if job is None:
             return None
-        if job.status == JobStatus.RUNNING and job.owner != worker and taken(job):
-            return None
-        job.status = JobStatus.RUNNING.value
-        job.attempts += 1
-        job.owner = worker
-        job.started_at = job.started_at or now
-        job.heartbeat_at = now
-        s.flush()
+        s.refresh(job)
         return job
 
 
-def save(registry: Registry, job_id: int, result: dict[str, Any], now: datetime) -> None:
-    """What the job found or did so far; doubles as its heartbeat."""
+def save(registry: Registry, job_id: int, worker: str, result: dict[str, Any], now: datetime) -> bool:
+    """What the job found or did so far, and its heartbeat; False when `worker` no longer holds it."""
     with registry.session() as s:
-        job = s.get_one(AccountJob, job_id)
-        job.result = result
-        job.heartbeat_at = now
+        return updated(s, fenced(AccountJob, job_id, worker).values(result=result, heartbeat_at=now)) == 1
 
 
 def finish(
-    registry: Registry, job_id: int, result: dict[str, Any] | None, now: datetime,
+    registry: Registry, job_id: int, worker: str, result: dict[str, Any] | None, now: datetime,
     error: tuple[str, str] | None = None,
-) -> None:  # fmt: skip
-    """SUCCEEDED with its result, or FAILED with (code, message)."""
+) -> bool:  # fmt: skip
+    """SUCCEEDED with its result, or FAILED with (code, message); False when `worker` no longer holds it
+    (another worker took it over: that one's end counts)."""
+    values: dict[str, Any] = {
+        "status": (JobStatus.FAILED if error else JobStatus.SUCCEEDED).value,
+        "error_code": error[0] if error else None,
+        "error_message": error[1] if error else None,
+        "finished_at": now,
+        "heartbeat_at": now,
+    }
+    if result is not None:
+        values["result"] = result
     with registry.session() as s:
-        job = s.get_one(AccountJob, job_id)
-        if result is not None:
-            job.result = result
-        job.status = (JobStatus.FAILED if error else JobStatus.SUCCEEDED).value
-        job.error_code, job.error_message = error or (None, None)
-        job.finished_at = job.heartbeat_at = now
+        return updated(s, fenced(AccountJob, job_id, worker).values(**values)) == 1
+
+
+def status_of(registry: Registry, job_id: int) -> JobStatus:
+    with registry.session() as s:
+        return JobStatus(s.get_one(AccountJob, job_id).status)

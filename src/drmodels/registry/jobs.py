@@ -3,6 +3,9 @@ transaction, and every one after the claim fenced by the worker that holds the j
 
 The same pipeline runs an import and a migration: a migrated model (`was_migrated`) goes through
 MIGRATING -> READY / MIGRATE_ERROR instead of IMPORTING -> READY / IMPORT_ERROR.
+
+The lease itself (`take`, `fenced`, `heartbeat`) works on any job table with the lease columns (id,
+status, attempts, owner, heartbeat_at): account jobs (registry/account_jobs.py) use it too.
 """
 
 from __future__ import annotations
@@ -10,20 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import ImportJob, JobRun, Model, ModelEvent
+from drmodels.registry.tables import AccountJob, ImportJob, JobRun, Model, ModelEvent
 from drmodels.registry.usage import record_work, start_storage
 from drmodels.rules.problems import Problem
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 LOST = "LOST"
 """The outcome of a run whose job another worker took over."""
+Job = TypeVar("Job", ImportJob, AccountJob)
+"""A job table with a lease: what a worker claims, renews and writes while it holds it."""
+Leased = type[ImportJob] | type[AccountJob]
 
 
 def working_status(model: Model) -> ModelStatus:
@@ -82,34 +88,10 @@ def claim(
     A run taken over is closed as LOST at its last heartbeat.
     """
     with registry.session() as s:
-        job = s.get(ImportJob, job_id, with_for_update=True)
-        if job is None or job.status in FINISHED:
+        job = take(s, ImportJob, job_id, worker, now, taken, started_at=now, bytes_done=0, files_done=0)
+        if job is None:
             return None
-        if job.status == JobStatus.RUNNING and job.owner != worker and taken(job):
-            return None
-        seen_owner, seen_attempts, last_seen = job.owner, job.attempts, job.heartbeat_at
-        owner_was = ImportJob.owner.is_(None) if seen_owner is None else ImportJob.owner == seen_owner
-        won = updated(
-            s,
-            sa.update(ImportJob)
-            .where(
-                ImportJob.id == job_id,
-                ImportJob.status == job.status,
-                ImportJob.attempts == seen_attempts,
-                owner_was,
-            )
-            .values(
-                status=JobStatus.RUNNING.value,
-                attempts=seen_attempts + 1,
-                owner=worker,
-                started_at=now,
-                heartbeat_at=now,
-                bytes_done=0,
-                files_done=0,
-            ),
-        )
-        if won != 1:
-            return None
+        seen_attempts, last_seen = job.attempts, job.heartbeat_at  # as read before the claim
         updated(
             s,
             sa.update(JobRun)
@@ -133,18 +115,47 @@ def claim(
         return Claim(model.id, job.source, job.role_arn, fresh, model.name)
 
 
+def take(
+    s: Session, table: type[Job], job_id: int, worker: str, now: datetime, taken: Callable[[Job], bool],
+    **values: Any,
+) -> Job | None:  # fmt: skip
+    """Claim a job of `table` for `worker` in `s` (RUNNING, one more attempt, its lease from `now`, and
+    `values`); the job as it was read before the claim, or None if it is finished, `taken(job)` says a
+    live worker has it, or another claim won (a conditional UPDATE on the status, owner and attempts
+    read, after SELECT ... FOR UPDATE where the database has it)."""
+    job = s.get(table, job_id, with_for_update=True)
+    if job is None or job.status in FINISHED:
+        return None
+    if job.status == JobStatus.RUNNING and job.owner != worker and taken(job):
+        return None
+    owner_was = table.owner.is_(None) if job.owner is None else table.owner == job.owner
+    won = updated(
+        s,
+        sa.update(table)
+        .where(table.id == job_id, table.status == job.status, table.attempts == job.attempts, owner_was)
+        .values(status=JobStatus.RUNNING.value, attempts=job.attempts + 1, owner=worker, heartbeat_at=now,
+                **values),
+    )  # fmt: skip
+    return job if won == 1 else None
+
+
+def fenced(table: Leased, job_id: int, worker: str) -> sa.Update:
+    """An UPDATE of the job that changes a row only while `worker` holds it (RUNNING, owned by it)."""
+    return sa.update(table).where(
+        table.id == job_id, table.owner == worker, table.status == JobStatus.RUNNING.value
+    )
+
+
 def _held(registry: Registry, job_id: int, worker: str, **values: Any) -> bool:
     """Write `values` on the job if `worker` still holds it (RUNNING, owned by it); whether it did."""
     with registry.session() as s:
-        statement = sa.update(ImportJob).where(
-            ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value
-        )
-        return updated(s, statement.values(**values)) == 1
+        return updated(s, fenced(ImportJob, job_id, worker).values(**values)) == 1
 
 
-def heartbeat(registry: Registry, job_id: int, worker: str, now: datetime) -> bool:
+def heartbeat(registry: Registry, job_id: int, worker: str, now: datetime, table: Leased = ImportJob) -> bool:
     """Renew `worker`'s lease on the job; False when it no longer holds it (taken over or finished)."""
-    return _held(registry, job_id, worker, heartbeat_at=now)
+    with registry.session() as s:
+        return updated(s, fenced(table, job_id, worker).values(heartbeat_at=now)) == 1
 
 
 def holds(registry: Registry, job_id: int, worker: str) -> bool:
@@ -161,13 +172,7 @@ def _finish(
     values: dict[str, Any] = {"status": status.value, "finished_at": now, "error_code": error_code}
     if status == JobStatus.SUCCEEDED:
         values.update(bytes_done=ImportJob.bytes_total, files_done=ImportJob.files_total)
-    done = updated(
-        s,
-        sa.update(ImportJob)
-        .where(ImportJob.id == job_id, ImportJob.owner == worker, ImportJob.status == JobStatus.RUNNING.value)
-        .values(**values)
-        .execution_options(synchronize_session=False),
-    )
+    done = updated(s, fenced(ImportJob, job_id, worker).values(**values))
     if done != 1:
         return False
     updated(

@@ -184,6 +184,8 @@ class AccountJob(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    """When a runner was last handed the job (the sweep re-enqueues jobs it finds lost)."""
 
 
 class MigrationSource(Base):

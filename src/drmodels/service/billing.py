@@ -9,15 +9,16 @@ for a scheduler or worker to keep metered days current.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from drmodels.registry import account_jobs
 from drmodels.registry.statuses import JobStatus
-from drmodels.registry.tables import UsageDay
+from drmodels.registry.tables import AccountJob, UsageDay
 from drmodels.registry.usage import records_between, save_days
 from drmodels.rules import requests
 from drmodels.rules.pricing import Bill, DayUsage, Span, add_months, meter_month, parse_month, price
+from drmodels.service.account_jobs import Held, run_account_job
 from drmodels.service.deps import Deps
-from drmodels.service.jobs import owner_alive, worker_id
 
 METERING = "metering"
 
@@ -59,10 +60,10 @@ def start_metering(deps: Deps, account_id: str, month: str) -> int:
 
 
 def run_metering(job_id: int, deps: Deps) -> JobStatus:
-    job = account_jobs.claim(deps.registry, job_id, worker_id(), deps.clock(), lambda j: owner_alive(j.owner))
-    if job is None:
-        return JobStatus.FAILED
-    days = meter(deps, job.account_id, job.params["month"])
-    result = {"month": job.params["month"], "days": len(days)}
-    account_jobs.finish(deps.registry, job_id, result, deps.clock())
-    return JobStatus.SUCCEEDED
+    """Metering as a (leased) job."""
+
+    def work(job: AccountJob, _held: Held) -> dict[str, Any]:
+        days = meter(deps, job.account_id, job.params["month"])
+        return {"month": job.params["month"], "days": len(days)}
+
+    return run_account_job(deps, job_id, work)

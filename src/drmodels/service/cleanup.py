@@ -11,6 +11,7 @@ traces, videos, logs) stays, and the report says why. Nothing is deleted before 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,13 +22,13 @@ from drmodels.adapters.ports import AccountS3, SourceError
 from drmodels.errors import Conflict, InvalidRequest
 from drmodels.registry import account_jobs
 from drmodels.registry.statuses import JobStatus, ModelStatus
-from drmodels.registry.tables import Model, ModelEvent
+from drmodels.registry.tables import AccountJob, Model, ModelEvent
 from drmodels.rules import requests
 from drmodels.rules.migration import is_migration_bucket, split_source, why_kept
 from drmodels.rules.objects import ObjectInfo
 from drmodels.rules.problems import Code
+from drmodels.service.account_jobs import Held, run_account_job
 from drmodels.service.deps import Deps
-from drmodels.service.jobs import owner_alive, worker_id
 
 CLEANUP = "source-cleanup"
 REMOVED, WOULD_REMOVE, LEFT_WHOLE, PARTLY = "removed", "would remove", "left whole", "partly removed"
@@ -95,7 +96,7 @@ def _changes(manifest: list[dict[str, Any]], prefix: str, now: dict[str, ObjectI
     return changes
 
 
-def _clean_one(s3: AccountS3, model: Model, apply: bool) -> ModelCleanup:
+def _clean_one(s3: AccountS3, model: Model, apply: bool, check: Callable[[], None]) -> ModelCleanup:
     source = model.import_src_location or ""
     result = ModelCleanup(model.name, source, WOULD_REMOVE)
     bucket, prefix = split_source(source)
@@ -113,6 +114,7 @@ def _clean_one(s3: AccountS3, model: Model, apply: bool) -> ModelCleanup:
     for entry in manifest:
         key = prefix + entry["key"]
         if apply:
+            check()
             now = s3.head(bucket, key)  # re-checked right before the delete
             if now is None or now.size != entry["size"] or now.etag != entry["source_etag"]:
                 result.changed.append(f"{entry['key']}: changed while the cleanup ran")
@@ -125,17 +127,24 @@ def _clean_one(s3: AccountS3, model: Model, apply: bool) -> ModelCleanup:
     return result
 
 
-def clean_sources(deps: Deps, account_id: str, role_arn: str, cutoff: date, apply: bool) -> CleanupReport:
-    """The cleanup's report; deletes only with `apply`, and only from the cutoff on."""
-    requests.check_account(account_id)
-    requests.check_role_arn(role_arn)
-    now = deps.clock()
+def _check_cutoff(cutoff: date, apply: bool, now: datetime) -> None:
     if apply and now < datetime(cutoff.year, cutoff.month, cutoff.day):
         raise InvalidRequest(
             "remove-source-after",
             f"the cutoff {cutoff} has not come (now {now:%Y-%m-%d %H:%M} UTC): sources are removed from that "
             "day on; run without --apply to see what would be removed",
         )
+
+
+def clean_sources(
+    deps: Deps, account_id: str, role_arn: str, cutoff: date, apply: bool,
+    check: Callable[[], None] = lambda: None,
+) -> CleanupReport:  # fmt: skip
+    """The cleanup's report; deletes only with `apply`, and only from the cutoff on. `check()` is called
+    before each delete (a job's lease: it raises once another worker took the job over)."""
+    requests.check_account(account_id)
+    requests.check_role_arn(role_arn)
+    _check_cutoff(cutoff, apply, deps.clock())
     report = CleanupReport(cutoff.isoformat(), apply)
     with deps.registry.session() as s:
         models = s.scalars(
@@ -150,7 +159,7 @@ def clean_sources(deps: Deps, account_id: str, role_arn: str, cutoff: date, appl
             skipped[f"{model.status}: its source is kept"] += 1
             continue
         try:
-            done = _clean_one(s3, model, apply)
+            done = _clean_one(s3, model, apply, check)
         except SourceError as exc:
             done = ModelCleanup(
                 model.name,
@@ -179,36 +188,57 @@ def _record(deps: Deps, model_id: str, done: ModelCleanup) -> None:
 def start_cleanup(deps: Deps, account_id: str, role_arn: str, cutoff: date, apply: bool) -> int:
     requests.check_account(account_id)
     requests.check_role_arn(role_arn)
+    _check_cutoff(cutoff, apply, deps.clock())
     params = {"cutoff": cutoff.isoformat(), "apply": apply}
     return account_jobs.create(deps.registry, account_id, CLEANUP, role_arn, params, deps.clock())
 
 
 def run_cleanup(job_id: int, deps: Deps) -> JobStatus:
-    """The cleanup as a job: its report is the job's result."""
-    job = account_jobs.claim(deps.registry, job_id, worker_id(), deps.clock(), lambda j: owner_alive(j.owner))
-    if job is None:
-        return JobStatus.FAILED
-    cutoff, apply = date.fromisoformat(job.params["cutoff"]), bool(job.params.get("apply"))
-    try:
-        report = clean_sources(deps, job.account_id, job.role_arn or "", cutoff, apply)
-    except (SourceError, InvalidRequest) as exc:
-        if isinstance(exc, SourceError):
-            error = (exc.code.value, f"{exc.message} {exc.fix}")
-        else:
-            error = ("INVALID_REQUEST", exc.message)
-        account_jobs.finish(deps.registry, job_id, None, deps.clock(), error)
-        return JobStatus.FAILED
-    account_jobs.finish(deps.registry, job_id, report.as_dict(), deps.clock())
-    return JobStatus.SUCCEEDED
+    """The cleanup as a (leased) job: its report is the job's result."""
+
+    def work(job: AccountJob, held: Held) -> dict[str, Any]:
+        cutoff, apply = date.fromisoformat(job.params["cutoff"]), bool(job.params.get("apply"))
+        return clean_sources(deps, job.account_id, job.role_arn or "", cutoff, apply, held.check).as_dict()
+
+    return run_account_job(deps, job_id, work)
+
+
+@dataclass(frozen=True)
+class CleanupJob:
+    """A cleanup job as it stands (`GET /sourcecleanups/{id}`): its report once it has ended well."""
+
+    id: int
+    role_arn: str
+    cutoff: str
+    apply: bool
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: dict[str, str] | None
+    report: CleanupReport | None
+
+
+def cleanup_job(deps: Deps, account_id: str, job_id: int) -> CleanupJob:
+    """The cleanup job (NotFound outside its account)."""
+    job = account_jobs.get(deps.registry, account_id, job_id, CLEANUP)
+    ended_well = job.status == JobStatus.SUCCEEDED and job.result is not None
+    return CleanupJob(
+        id=job.id, role_arn=job.role_arn or "", cutoff=job.params["cutoff"],
+        apply=bool(job.params.get("apply")), status=job.status, created_at=job.created_at,
+        started_at=job.started_at, finished_at=job.finished_at,
+        error={"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
+        report=CleanupReport.from_dict(job.result or {}) if ended_well else None,
+    )  # fmt: skip
 
 
 def cleanup_report(deps: Deps, account_id: str, job_id: int) -> CleanupReport:
     """The report of a finished cleanup job; its failure raised as the error it was."""
-    job = account_jobs.get(deps.registry, account_id, job_id, CLEANUP)
-    if job.status == JobStatus.FAILED:
-        if job.error_code is not None and job.error_code in Code.__members__:
-            raise SourceError(Code(job.error_code), job.error_message or "", "")
-        raise InvalidRequest("remove-source-after", job.error_message or "the cleanup failed")
-    if job.result is None:
+    job = cleanup_job(deps, account_id, job_id)
+    if job.error is not None:
+        if job.error["code"] in Code.__members__:
+            raise SourceError(Code(job.error["code"]), job.error["message"], "")
+        raise InvalidRequest("remove-source-after", job.error["message"] or "the cleanup failed")
+    if job.report is None:
         raise Conflict(f"source cleanup {job_id} is {job.status}: it has no report yet")
-    return CleanupReport.from_dict(job.result)
+    return job.report

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from drmodels.errors import LeaseLost
 from drmodels.registry import jobs as job_records
+from drmodels.registry.tables import ImportJob
 from drmodels.service.deps import Deps, JobOptions
 
 STALE_AFTER = JobOptions().lease
@@ -60,14 +61,15 @@ def lost(
 
 
 class Lease:
-    """Renews `worker`'s hold on a job every lease/4 from a daemon thread while the job runs.
+    """Renews `worker`'s hold on a job (of `table`: an import job by default, or an account job) every
+    lease/4 from a daemon thread while the job runs.
 
     `check()` raises LeaseLost once a renewal found the job held by another worker: the job stops
     where it is and writes nothing more (the new holder finishes it).
     """
 
-    def __init__(self, deps: Deps, job_id: int, worker: str) -> None:
-        self.deps, self.job_id, self.worker = deps, job_id, worker
+    def __init__(self, deps: Deps, job_id: int, worker: str, table: job_records.Leased = ImportJob) -> None:
+        self.deps, self.job_id, self.worker, self.table = deps, job_id, worker, table
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name=f"lease-{job_id}", daemon=True)
@@ -76,7 +78,9 @@ class Lease:
         every = self.deps.jobs.lease.total_seconds() / 4
         while not self._stop.wait(every):
             try:
-                held = job_records.heartbeat(self.deps.registry, self.job_id, self.worker, self.deps.clock())
+                held = job_records.heartbeat(
+                    self.deps.registry, self.job_id, self.worker, self.deps.clock(), self.table
+                )
             except Exception:  # the registry is unreachable for now: the next renewal tries again
                 continue
             if not held:

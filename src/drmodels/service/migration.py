@@ -3,12 +3,15 @@
 `start_migration` returns the id of a migration job (`POST /migrations {roleArn}` answers it);
 `run_migration(job_id, deps)` is the job: plan (migration_plan.py), register each new model MIGRATING
 (WasMigrated, its source claimed once per account), retry errored ones when asked, resume interrupted
-ones, then run each through the import pipeline `workers` at a time. Running it again, or after a kill,
-registers nothing twice. `migration_progress` is `GET /migrations/{id}`.
+ones, then run each through the import pipeline `workers` at a time, until every one has ended. Running
+it again, or after a kill, registers nothing twice; the job is leased (service/account_jobs.py), so a
+migration whose worker died or went silent is taken over and resumed by another. `migration_progress`
+is `GET /migrations/{id}`.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,21 +20,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from drmodels.adapters.ports import SourceError
 from drmodels.errors import Conflict, InvalidRequest
 from drmodels.registry import account_jobs
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import AccountJob, ImportJob, MigrationSource, Model
 from drmodels.rules import requests
 from drmodels.rules.migration import unique_name
+from drmodels.service.account_jobs import Held, run_account_job
 from drmodels.service.bulk import BulkProgress, run_jobs
 from drmodels.service.deps import Deps
-from drmodels.service.jobs import owner_alive, worker_id
+from drmodels.service.jobs import lost
 from drmodels.service.migration_plan import MIGRATE, RESUME, RETRY, SKIP, MigrationPlan, PlanItem, make_plan
 from drmodels.service.models import ModelService
 
 MIGRATION = "migration"
 DEFAULT_WORKERS = 4
+WAIT_S = 0.5
+"""How often a migration looks again at imports another worker runs for it."""
 
 
 def start_migration(
@@ -42,9 +47,10 @@ def start_migration(
     requests.check_role_arn(role_arn)
     if not 1 <= workers <= 64:
         raise InvalidRequest("workers", f"workers run 1 to 64 imports at once; got {workers}")
-    params = {"retry_errors": retry_errors, "workers": workers}
+    params, now = {"retry_errors": retry_errors, "workers": workers}, deps.clock()
     for job in account_jobs.unfinished(deps.registry, account_id, MIGRATION):
-        if job.role_arn == role_arn and not (job.status == JobStatus.RUNNING and owner_alive(job.owner)):
+        held = job.status == JobStatus.RUNNING and not lost(job.owner, job.heartbeat_at, now, deps.jobs.lease)
+        if job.role_arn == role_arn and not held:
             return job.id
     return account_jobs.create(deps.registry, account_id, MIGRATION, role_arn, params, deps.clock())
 
@@ -72,62 +78,85 @@ def _register(service: ModelService, item: PlanItem, role_arn: str, migration_id
     return None
 
 
-def _adopt(deps: Deps, item: PlanItem, migration_id: int) -> int | None:
-    """An interrupted model's last import job, now counted in this run."""
+def _adopt(deps: Deps, item: PlanItem, migration_id: int) -> None:
+    """An interrupted or retried model, now counted (and driven) in this run."""
     with deps.registry.session() as s:
         s.execute(
             sa.update(MigrationSource)
             .where(MigrationSource.model_id == item.model_id)
             .values(migration_id=migration_id)
         )
-        return s.scalar(sa.select(sa.func.max(ImportJob.id)).where(ImportJob.model_id == item.model_id))
 
 
-def _queue(deps: Deps, account_id: str, plan: MigrationPlan, migration_id: int) -> list[int]:
+def _queue(deps: Deps, account_id: str, plan: MigrationPlan, migration_id: int, held: Held) -> None:
+    """Register the plan's new models, retry the errored ones asked for, adopt the interrupted ones."""
     service = ModelService(deps, account_id)
-    jobs = []
     for item in plan.items:
-        job_id: int | None = None
+        held.check()
         if item.action == MIGRATE:
-            job_id = _register(service, item, plan.role_arn, migration_id)
+            _register(service, item, plan.role_arn, migration_id)
         elif item.action == RETRY:
             try:
-                job_id = service.retry(item.name)
+                service.retry(item.name)
             except Conflict:  # its status changed since the plan (another run retried it)
                 continue
             _adopt(deps, item, migration_id)
         elif item.action == RESUME:
-            job_id = _adopt(deps, item, migration_id)
-        if job_id is not None:
-            jobs.append(job_id)
-    return jobs
+            _adopt(deps, item, migration_id)
 
 
 def run_migration(
     job_id: int, deps: Deps, listener: Callable[[BulkProgress], None] | None = None
 ) -> JobStatus:
-    """Run (or resume) one migration job; returns its final status."""
-    job = account_jobs.claim(deps.registry, job_id, worker_id(), deps.clock(), lambda j: owner_alive(j.owner))
-    if job is None:
-        return JobStatus(_job(deps, job_id).status)
-    role_arn = job.role_arn or ""
-    try:
-        plan = make_plan(deps, job.account_id, role_arn, bool(job.params.get("retry_errors")))
-    except SourceError as exc:
-        error = (exc.code.value, f"{exc.message} {exc.fix}")
-        account_jobs.finish(deps.registry, job_id, None, deps.clock(), error)
-        return JobStatus.FAILED
-    account_jobs.save(deps.registry, job_id, {"plan": plan.as_dict()}, deps.clock())
-    imports = _queue(deps, job.account_id, plan, job_id)
-    workers = int(job.params.get("workers") or DEFAULT_WORKERS)
-    run_jobs(deps, imports, workers, listener)
-    account_jobs.finish(deps.registry, job_id, {"plan": plan.as_dict()}, deps.clock())
-    return JobStatus.SUCCEEDED
+    """Run (or take over and resume) one migration job under its lease; returns its final status."""
+    return run_account_job(deps, job_id, lambda job, held: _migrate(deps, job, held, listener))
 
 
-def _job(deps: Deps, job_id: int) -> AccountJob:
+def _migrate(
+    deps: Deps, job: AccountJob, held: Held, listener: Callable[[BulkProgress], None] | None
+) -> dict[str, Any]:
+    plan = make_plan(deps, job.account_id, job.role_arn or "", bool(job.params.get("retry_errors")))
+    result = {"plan": plan.as_dict()}
+    held.save(result)
+    _queue(deps, job.account_id, plan, job.id, held)
+    _drive(deps, job.id, int(job.params.get("workers") or DEFAULT_WORKERS), listener, held)
+    return result
+
+
+def _unfinished_imports(deps: Deps, migration_id: int) -> list[ImportJob]:
     with deps.registry.session() as s:
-        return s.get_one(AccountJob, job_id)
+        return list(
+            s.scalars(
+                sa.select(ImportJob)
+                .join(MigrationSource, MigrationSource.model_id == ImportJob.model_id)
+                .where(
+                    MigrationSource.migration_id == migration_id,
+                    ImportJob.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                )
+                .order_by(ImportJob.id)
+            )
+        )
+
+
+def _drive(
+    deps: Deps, migration_id: int, workers: int, listener: Callable[[BulkProgress], None] | None, held: Held
+) -> None:
+    """Run the migration's imports here, `workers` at a time, until every one has ended: the queued ones
+    and those whose worker is lost; those another live worker runs (the sweep may have handed them out
+    while this migration's first worker was gone) are waited for, and run here if that worker is lost."""
+    while True:
+        held.check()
+        now, pending = deps.clock(), _unfinished_imports(deps, migration_id)
+        if not pending:
+            return
+        runnable = [
+            j.id for j in pending
+            if j.status == JobStatus.QUEUED or lost(j.owner, j.heartbeat_at, now, deps.jobs.lease)
+        ]  # fmt: skip
+        if runnable:
+            run_jobs(deps, runnable, workers, listener)
+        else:
+            time.sleep(WAIT_S)
 
 
 @dataclass(frozen=True)
@@ -206,7 +235,7 @@ def migration_progress(deps: Deps, account_id: str, migration_id: int) -> Migrat
         error={"code": job.error_code, "message": job.error_message or ""} if job.error_code else None,
         buckets=plan.buckets, ignored_buckets=plan.ignored, bucket_errors=plan.bucket_errors,
         found=len(plan.items),
-        skipped=dict(Counter(i.reason for i in plan.items if i.action == SKIP)),
+        skipped=dict(Counter(i.reason for i in plan.items if i.action == SKIP and i.source not in by_source)),
         models=dict(statuses), errors=dict(errors),
         bytes_done=sum(j.bytes_done or 0 for _m, j in latest.values()),
         bytes_total=sum(j.bytes_total or 0 for _m, j in latest.values()),

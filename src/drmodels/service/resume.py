@@ -10,22 +10,20 @@ runs once. With a broker, the workers' sweep (service/sweep.py) does this instea
 from __future__ import annotations
 
 from drmodels.registry import job_queries
+from drmodels.registry.job_queries import JobRow
 from drmodels.registry.statuses import JobStatus
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import lost
-from drmodels.service.tasks import IMPORT
 
 
-def resume_jobs(deps: Deps) -> list[int]:
-    """Submit every import job left unfinished by a worker that is gone; the ids submitted."""
+def resume_jobs(deps: Deps) -> list[JobRow]:
+    """Submit every job (import or account job) left unfinished by a worker that is gone; those submitted."""
     now = deps.clock()
     queued = job_queries.jobs_in(deps.registry, JobStatus.QUEUED)
     running = job_queries.jobs_in(deps.registry, JobStatus.RUNNING)
-    ids = sorted(
-        [j.id for j in queued]
-        + [j.id for j in running if lost(j.owner, j.heartbeat_at, now, deps.jobs.lease)]
-    )
-    for job_id in ids:
-        deps.runner.submit(IMPORT, job_id)
-    job_queries.mark_enqueued(deps.registry, ids, now)
-    return ids
+    jobs = queued + [j for j in running if lost(j.owner, j.heartbeat_at, now, deps.jobs.lease)]
+    jobs.sort(key=lambda j: (j.kind, j.id))
+    for job in jobs:
+        deps.runner.submit(job.kind, job.id)
+    job_queries.mark_enqueued(deps.registry, jobs, now)
+    return jobs

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from drmodels.registry import job_queries
+from drmodels.registry.job_queries import JobRow
 from drmodels.registry.statuses import JobStatus
 from drmodels.service.deps import Deps
 from drmodels.service.jobs import lost
-from drmodels.service.tasks import IMPORT
 
 log = logging.getLogger(__name__)
 SWEEP = "sweep"
@@ -27,9 +27,9 @@ SWEEP = "sweep"
 
 @dataclass(frozen=True)
 class Swept:
-    lost: list[int]
+    lost: list[JobRow]
     """Running jobs taken as lost, handed out to be taken over."""
-    stuck: list[int]
+    stuck: list[JobRow]
     """Queued jobs the broker no longer held, enqueued again."""
 
 
@@ -42,22 +42,27 @@ def sweep(deps: Deps, worker: str) -> Swept | None:
 
 
 def sweep_now(deps: Deps, now: datetime) -> Swept:
+    """Import and account jobs alike (migration, source cleanup, metering): each is sent as its kind."""
     lease, registry = deps.jobs.lease, deps.registry
     running = job_queries.jobs_in(registry, JobStatus.RUNNING)
-    lost_ids = [
-        j.id for j in running if lost(j.owner, j.heartbeat_at, now, lease) and now - j.waiting_since > lease
+    lost_jobs = [
+        j for j in running if lost(j.owner, j.heartbeat_at, now, lease) and now - j.waiting_since > lease
     ]
     queued = job_queries.jobs_in(registry, JobStatus.QUEUED)
     depth = deps.runner.depth()
     missing = depth is None or sum(depth.values()) < len(queued)
-    stuck = [j.id for j in queued if missing and now - j.waiting_since > deps.jobs.requeue_after]
-    for job_id in lost_ids + stuck:
-        deps.runner.submit(IMPORT, job_id)
-    job_queries.mark_enqueued(registry, lost_ids + stuck, now)
-    if lost_ids or stuck:
-        log.info("sweep: %d lost job(s) %s and %d stuck job(s) %s enqueued again", len(lost_ids), lost_ids,
-                 len(stuck), stuck)  # fmt: skip
-    return Swept(lost_ids, stuck)
+    stuck = [j for j in queued if missing and now - j.waiting_since > deps.jobs.requeue_after]
+    for job in lost_jobs + stuck:
+        deps.runner.submit(job.kind, job.id)
+    job_queries.mark_enqueued(registry, lost_jobs + stuck, now)
+    if lost_jobs or stuck:
+        log.info("sweep: %d lost job(s) %s and %d stuck job(s) %s enqueued again", len(lost_jobs),
+                 _named(lost_jobs), len(stuck), _named(stuck))  # fmt: skip
+    return Swept(lost_jobs, stuck)
+
+
+def _named(jobs: list[JobRow]) -> str:
+    return ", ".join(f"{j.kind} {j.id}" for j in jobs)
 
 
 class Sweeper:

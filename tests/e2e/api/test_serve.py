@@ -68,7 +68,7 @@ def test_sigterm_mid_import_then_the_next_start_resumes_it(
     try:
         model = wait_ready(api.deepracer(second, key), arn)
         assert model["Status"] == "READY", model
-        assert "resumed 1 unfinished import job(s)" in second.log()
+        assert "resumed 1 unfinished job(s): import " in second.log()
     finally:
         api.stop(second)
 

@@ -74,16 +74,6 @@ def _drmodels(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[st
     )  # fmt: skip
 
 
-def _wait_for(check: Any, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.parametrize("kind", ["redis", "amqp"])
 def test_league_survives_a_killed_worker(
     kind: str, tmp_path: Path, league: tuple[Path, list[str]], deployment: Any, s3_admin: Any
@@ -110,7 +100,7 @@ def test_league_survives_a_killed_worker(
                 os.kill(doomed.proc.pid, signal.SIGCONT)
                 return False
 
-            _wait_for(doomed_is_mid_run, "the first worker to be running jobs mid-run")
+            workers.wait_for(doomed_is_mid_run, "the first worker to be running jobs mid-run")
             doomed.kill()
             out, _ = importing.communicate(timeout=240)
             assert importing.returncode == 0, out + survivor.tail()
@@ -186,7 +176,7 @@ def test_a_job_waits_for_a_worker_and_the_sweep_hands_out_lost_messages(
                 with registry.session() as s:
                     return set(s.scalars(sa.select(Model.status)).all()) == {"READY"}
 
-            _wait_for(all_ready, "the waiting job and the two the sweep re-enqueued", timeout=90)
+            workers.wait_for(all_ready, "the waiting job and the two the sweep re-enqueued", timeout=90)
         finally:
             pool.stop_all()
     with registry.session() as s:

@@ -132,7 +132,7 @@ def test_resume_takes_queued_and_lost_jobs_only(tmp_path: Path) -> None:
         for job_id, owner in ((lost, dead), (alive, worker_id())):
             job = s.get_one(ImportJob, job_id)
             job.status, job.owner, job.heartbeat_at = "RUNNING", owner, deps.clock()
-    assert resume_jobs(deps) == [queued, lost]
+    assert [(j.kind, j.id) for j in resume_jobs(deps)] == [("import", queued), ("import", lost)]
     assert submitted == [("import", queued), ("import", lost)]
 
 

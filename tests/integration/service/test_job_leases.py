@@ -1,9 +1,11 @@
-"""The job claim and lease on SQLite and PostgreSQL: one winner among concurrent claims, takeover of a
-silent worker's job, and every write of the superseded worker refused."""
+"""The job claim and lease on SQLite and PostgreSQL: one winner among concurrent claims (of an import
+job and of an account job), takeover of a silent worker's job, and every write of the superseded worker
+refused. More on account jobs: test_account_job_leases.py."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -11,11 +13,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from drmodels.clock import utcnow
-from drmodels.registry import job_queries
+from drmodels.registry import account_jobs, job_queries
 from drmodels.registry import jobs as job_records
 from drmodels.registry.db import Registry
 from drmodels.registry.statuses import JobStatus
-from drmodels.registry.tables import ImportJob, JobRun
+from drmodels.registry.tables import AccountJob, ImportJob, JobRun
+from drmodels.service.billing import start_metering
 from drmodels.service.jobs import lost, worker_id
 from drmodels.service.models import ModelService
 from support.deps import make_deps
@@ -27,21 +30,27 @@ def _queued_job(registry: Registry, tmp_path: Path) -> int:  # noqa: F811
     return svc.accept("leased", str(write_model(tmp_path / "src", checkpoints=2))).job_id
 
 
-def test_concurrent_claims_have_one_winner(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
-    job_id = _queued_job(registry, tmp_path)
+def _race(claim: Callable[[str], object]) -> list[str]:
+    """Eight workers claim at once; the ones whose claim won."""
     start = threading.Barrier(8)
     won: list[str] = []
 
-    def claim(worker: str) -> None:
+    def attempt(worker: str) -> None:
         start.wait()
-        if job_records.claim(registry, job_id, worker, utcnow(), lambda job: True) is not None:
+        if claim(worker) is not None:
             won.append(worker)
 
-    threads = [threading.Thread(target=claim, args=(f"host:{i}:run",)) for i in range(8)]
+    threads = [threading.Thread(target=attempt, args=(f"host:{i}:run",)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return won
+
+
+def test_concurrent_claims_have_one_winner(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
+    job_id = _queued_job(registry, tmp_path)
+    won = _race(lambda worker: job_records.claim(registry, job_id, worker, utcnow(), lambda job: True))
     assert len(won) == 1
     with registry.session() as s:
         job = s.get_one(ImportJob, job_id)
@@ -75,6 +84,16 @@ def test_a_silent_worker_is_taken_over_and_fenced(registry: Registry, tmp_path: 
         assert [(r.owner, r.outcome) for r in runs] == [(first, "LOST"), (second, None)]
         assert runs[0].ended_at == t0 + timedelta(seconds=5)  # its last sign of life
     assert [j.owner for j in job_queries.jobs_in(registry, JobStatus.RUNNING)] == [second]
+
+
+def test_concurrent_claims_of_an_account_job_have_one_winner(registry: Registry, tmp_path: Path) -> None:  # noqa: F811
+    deps = replace(make_deps(tmp_path), registry=registry)
+    job_id = start_metering(deps, "123456789012", "2021-06")
+    won = _race(lambda worker: account_jobs.claim(registry, job_id, worker, utcnow(), lambda job: True))
+    assert len(won) == 1
+    with registry.session() as s:
+        job = s.get_one(AccountJob, job_id)
+        assert (job.status, job.owner, job.attempts) == ("RUNNING", won[0], 1)
 
 
 def test_one_sweeper_per_interval(registry: Registry) -> None:  # noqa: F811

@@ -61,11 +61,11 @@ class Problem(BaseModel):
     code: str
     severity: Literal["error", "warning"]
     path: str | None = Field(
-        description="The file at fault under the prefix root; null for the model as a whole."
+        default=None, description="The file at fault under the prefix root; absent for the model as a whole."
     )
     title: str
     explanation: str
-    fix: str | None = Field(description="What to do; null for a warning that needs nothing done.")
+    fix: str | None = Field(default=None, description="What to do; absent for a warning needing nothing.")
     auto_fix: bool
 
 

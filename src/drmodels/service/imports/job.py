@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from drmodels.adapters.ports import Source, SourceError, StoredObject
 from drmodels.errors import ImportFailed, LeaseLost
+from drmodels.registry import job_queries
 from drmodels.registry import jobs as job_records
 from drmodels.registry.jobs import Claim, Outcome
 from drmodels.registry.statuses import ModelStatus
@@ -36,7 +37,7 @@ from drmodels.service.jobs import Lease, lost, worker_id
 from drmodels.service.shapes import car_configuration
 from drmodels.service.store_keys import model_prefix, virtual_key, virtual_prefix
 
-IMPORT = "import"
+IMPORT = job_queries.IMPORT
 """This job's kind in the task table (service/tasks.py)."""
 
 
