@@ -8,6 +8,7 @@ unless `--apply`).
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -90,7 +91,7 @@ def _run(
     console: Console, deps: Deps, account: str, role_arn: str, workers: int, retry_errors: bool, as_json: bool
 ) -> int:
     from drmodels.registry.statuses import JobStatus
-    from drmodels.service.migration import migration_progress, run_migration, start_migration
+    from drmodels.service.migration import WAIT_S, migration_progress, run_migration, start_migration
 
     job_id = start_migration(deps, account, role_arn, retry_errors=retry_errors, workers=workers)
     if as_json:
@@ -108,6 +109,13 @@ def _run(
 
             status = run_migration(job_id, deps, show)
     progress = migration_progress(deps, account, job_id)
+    if status == JobStatus.RUNNING:  # another worker holds it: follow it to its end
+        if not as_json:
+            console.print(f"Migration {job_id} is being run by another worker; following it to its end.")
+        while not progress.done:
+            time.sleep(WAIT_S)
+            progress = migration_progress(deps, account, job_id)
+        status = JobStatus(progress.status)
     if as_json:
         typer.echo(json.dumps(progress.as_dict(), indent=2))
     else:

@@ -42,17 +42,23 @@ WAIT_S = 0.5
 def start_migration(
     deps: Deps, account_id: str, role_arn: str, *, retry_errors: bool = False, workers: int = DEFAULT_WORKERS
 ) -> int:
-    """A queued migration of the account with its migration role; an interrupted one is resumed instead."""
+    """A queued migration of the account with its migration role. An unfinished one with the same role is
+    answered instead (resumed, or followed while another worker runs it); one running with another role
+    is a Conflict: one migration of an account at a time."""
     requests.check_account(account_id)
     requests.check_role_arn(role_arn)
     if not 1 <= workers <= 64:
         raise InvalidRequest("workers", f"workers run 1 to 64 imports at once; got {workers}")
     params, now = {"retry_errors": retry_errors, "workers": workers}, deps.clock()
     for job in account_jobs.unfinished(deps.registry, account_id, MIGRATION):
-        held = job.status == JobStatus.RUNNING and not lost(job.owner, job.heartbeat_at, now, deps.jobs.lease)
-        if job.role_arn == role_arn and not held:
+        if job.role_arn == role_arn:
             return job.id
-    return account_jobs.create(deps.registry, account_id, MIGRATION, role_arn, params, deps.clock())
+        if job.status == JobStatus.RUNNING and not lost(job.owner, job.heartbeat_at, now, deps.jobs.lease):
+            raise Conflict(
+                f"migration {job.id} of account {account_id} is running with role {job.role_arn}; "
+                f"wait for it to end (drmodels status, or GET /migrations/{job.id}), then start again"
+            )
+    return account_jobs.create(deps.registry, account_id, MIGRATION, role_arn, params, now)
 
 
 def _register(service: ModelService, item: PlanItem, role_arn: str, migration_id: int) -> int | None:

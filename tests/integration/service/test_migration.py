@@ -14,18 +14,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from drmodels.errors import InvalidRequest
+from drmodels.errors import Conflict, InvalidRequest
+from drmodels.registry import account_jobs
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import ImportJob, MigrationSource, Model
 from drmodels.service.cleanup import LEFT_WHOLE, REMOVED, WOULD_REMOVE, clean_sources
 from drmodels.service.deps import Deps
+from drmodels.service.jobs import worker_id
 from drmodels.service.migration import migration_progress, run_migration, start_migration
 from drmodels.service.migration_plan import MIGRATE, RETRY, make_plan
 from drmodels.service.models import ModelService
@@ -261,3 +263,18 @@ def test_a_killed_migration_resumes_without_duplicates(
         for model in models.values():  # the store holds exactly each manifest: no leftover part copies
             stored = {o.key.rsplit("/virtual/", 1)[-1] for o in deps.store.scan(f"models/{model.id}/virtual")}
             assert stored == {e["key"] for e in model.manifest or []}
+
+
+def test_one_migration_of_an_account_at_a_time(tmp_path: Path) -> None:
+    """Starting again follows the unfinished migration with that role; another role waits for it."""
+    deps = make_deps(tmp_path)
+    role, other = servers.role_arn("migration-a"), servers.role_arn("migration-b")
+    first = start_migration(deps, ACCOUNT, role)
+    assert start_migration(deps, ACCOUNT, role) == first
+    assert account_jobs.claim(deps.registry, first, worker_id(), deps.clock(), lambda _job: False)
+    assert start_migration(deps, ACCOUNT, role) == first
+    with pytest.raises(Conflict, match=f"migration {first} of account {ACCOUNT} is running with role {role}"):
+        start_migration(deps, ACCOUNT, other)
+    later = deps.clock() + timedelta(hours=1)
+    stale = replace(deps, clock=lambda: later)  # its worker went silent for an hour
+    assert start_migration(stale, ACCOUNT, other) not in (first, None)
