@@ -22,9 +22,11 @@ from drmodels.registry.tables import Model
 from drmodels.rules.problems import entry_of
 from drmodels.service.assets import FILE_SUFFIX, Asset, chunks, spool_asset
 from drmodels.service.download import is_log_key
+from drmodels.service.metrics import ModelMetrics, model_metrics
 from drmodels.service.model_files import ModelFiles, model_files
 from drmodels.service.shapes import problems_of
 from drmodels.service.tasks import IMPORT
+from drmodels.web.charts import Chart, render_charts
 from drmodels.web.site import Console, console_of, page, signed_form, signed_in
 from drmodels.web.views.models import WORKING, action_space
 
@@ -39,7 +41,8 @@ ASSET_LABELS = {
 class Details:
     model: Model
     files: ModelFiles
-    charts: list[Any]
+    charts: list[Chart]
+    metrics: ModelMetrics | None
     assets: list[tuple[Asset, str, str]]
     """(asset, label, file name) of each download the model has."""
 
@@ -55,12 +58,15 @@ def _details(console: Console, model: Model) -> Details:
             if asset is Asset.LOGS and not has_logs:
                 continue
             assets.append((asset, ASSET_LABELS[asset], f"{model.name}{FILE_SUFFIX[asset]}"))
-    return Details(model, model_files(deps, model), _charts(console, model), assets)
+    return Details(model, model_files(deps, model), *_charts(console, model), assets)
 
 
-def _charts(console: Console, model: Model) -> list[Any]:
-    """The model's training and evaluation charts (none until it is READY)."""
-    return []
+def _charts(console: Console, model: Model) -> tuple[list[Chart], ModelMetrics | None]:
+    """The model's training and evaluation charts and what they were drawn from (none until READY)."""
+    if model.status != ModelStatus.READY:
+        return [], None
+    metrics = model_metrics(console.services.deps, model)
+    return render_charts(metrics), metrics
 
 
 def _action_rows(car: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -106,7 +112,8 @@ async def model_page(request: Request) -> Response:
         errors=[p for p in problems if p.is_error], warnings=[p for p in problems if not p.is_error],
         car=model.car_configuration or {}, action_space=action_space(model.car_configuration),
         actions=_action_rows(model.car_configuration), files=details.files,
-        reward_html=_reward_html(details.files.reward_function), charts=details.charts, assets=details.assets,
+        reward_html=_reward_html(details.files.reward_function), charts=details.charts, metrics=details.metrics,
+        assets=details.assets,
         retryable=model.status == error_status(model), live=model.status in WORKING,
     )  # fmt: skip
 
