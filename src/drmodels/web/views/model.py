@@ -112,8 +112,8 @@ async def model_page(request: Request) -> Response:
         errors=[p for p in problems if p.is_error], warnings=[p for p in problems if not p.is_error],
         car=model.car_configuration or {}, action_space=action_space(model.car_configuration),
         actions=_action_rows(model.car_configuration), files=details.files,
-        reward_html=_reward_html(details.files.reward_function), charts=details.charts, metrics=details.metrics,
-        assets=details.assets,
+        reward_html=_reward_html(details.files.reward_function), charts=details.charts,
+        metrics=details.metrics, assets=details.assets,
         retryable=model.status == error_status(model), live=model.status in WORKING,
     )  # fmt: skip
 
