@@ -138,9 +138,14 @@ def _base(request: Request) -> str:
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     session: Session | None = request.state._state.get("session")
-    html = console_of(request).templates.get_template(template).render(
+    console = console_of(request)
+
+    def shown(text: str | None) -> str:
+        return console.uploads.shown(session.account_id, text or "") if session else text or ""
+
+    html = console.templates.get_template(template).render(
         base=_base(request), session=session, csrf=session.csrf if session else "", path=request.url.path,
-        **context,
+        shown_path=shown, **context,
     )  # fmt: skip
     response = HTMLResponse(html, status_code=status_code)
     token = request.state._state.get("login_csrf")
