@@ -131,8 +131,8 @@ async def _answer(request: Request, exc: Exception) -> Response:
         log.warning("%s", exc)
         return error_page(
             request, 503, "ServiceUnavailable",
-            "The job queue cannot be reached right now. What you asked is recorded, and its job runs once the "
-            "queue answers again: do not send it again.",
+            "The job queue cannot be reached right now. What you asked is recorded, and its job runs once "
+            "the queue answers again: do not send it again.",
         )  # fmt: skip
     for kind, status, code in STATUSES:
         if isinstance(exc, kind):
