@@ -203,3 +203,30 @@ def test_get_root_sends_browsers_to_the_console_and_leaves_the_api_alone(console
         signed_out.status_code == 303
         and signed_out.headers["location"] == "/console/login?next=/console/models"
     )
+
+
+def test_a_folder_upload_is_checked_as_a_folder_and_unsafe_names_are_refused(
+    console: Console, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "picked")
+    files = [
+        ("folder", (f"picked/{p.relative_to(folder).as_posix()}", p.read_bytes(), "application/octet-stream"))
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
+    checked = session.post(
+        console.url + "/import", data={"csrf": csrf, "name": "picked", "action": "check"}, files=files
+    )
+    assert checked.status_code == 200
+    assert "Importable" in checked.text and "picked/" in checked.text
+    uploads = console.server.data_dir / "uploads"
+    for evil in ("../escaped.json", "picked/../../escaped.json", "/etc/escaped.json", "a//b.json"):
+        refused = session.post(
+            console.url + "/import", data={"csrf": csrf, "name": "evil", "action": "check"},
+            files=[("folder", (evil, b"{}", "application/json"))],
+        )  # fmt: skip
+        assert refused.status_code == 400, evil
+        assert "is not a plain relative path" in refused.text
+    assert not list(console.server.data_dir.parent.rglob("escaped.json"))
+    assert not [p for p in uploads.rglob("*") if not p.resolve().is_relative_to(uploads.resolve())]
