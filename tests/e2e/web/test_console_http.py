@@ -230,3 +230,18 @@ def test_a_folder_upload_is_checked_as_a_folder_and_unsafe_names_are_refused(
         assert "is not a plain relative path" in refused.text
     assert not list(console.server.data_dir.parent.rglob("escaped.json"))
     assert not [p for p in uploads.rglob("*") if not p.resolve().is_relative_to(uploads.resolve())]
+
+
+def test_set_password_lets_the_default_account_sign_in_by_its_id(console: Console) -> None:
+    done = console.server.cli("account", "set-password", "--password", "-", stdin="the default's password\n")
+    assert done.returncode == 0, done.stderr
+    session = requests.Session()
+    token = _login_page(session, console)
+    signed = session.post(
+        console.url + "/login",
+        data={"csrf": token, "account": "000000000000", "password": "the default's password"},
+        allow_redirects=False,
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/models"
+    short = console.server.cli("account", "set-password", "--password", "-", stdin="x\n")
+    assert short.returncode != 0 and short.stderr.startswith("error:")
