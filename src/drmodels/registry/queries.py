@@ -123,6 +123,11 @@ _PAGES = {
 """The page statements, built once (4: each order, from the start or after a position)."""
 
 
+def _literal(text: str) -> str:
+    """`text` matched as itself in a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def search_models(
     registry: Registry, account_id: str, status: str | None, name: str | None, offset: int, limit: int
 ) -> tuple[Sequence[ModelRecord], int]:
@@ -132,8 +137,7 @@ def search_models(
     if status:
         where.append(_MODELS.c.status == status)
     if name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(_MODELS.c.name.ilike(f"%{escaped}%", escape="\\"))
+        where.append(_MODELS.c.name.ilike(f"%{_literal(name)}%", escape="\\"))
     page = (
         sa.select(_MODELS)
         .where(*where)
@@ -151,6 +155,17 @@ def read_named(registry: Registry, account_id: str, names: Sequence[str]) -> Seq
         return []
     found = sa.select(_MODELS).where(_MODELS.c.account_id == account_id, _MODELS.c.name.in_(list(names)))
     return cast("Sequence[ModelRecord]", registry.rows(found, {}))
+
+
+def count_sources_under(registry: Registry, account_id: str, folder: str) -> int:
+    """How many of the account's models were imported from a path inside `folder`."""
+    escaped = _literal(folder.rstrip("/")) + "/%"
+    count = (
+        sa.select(sa.func.count())
+        .select_from(_MODELS)
+        .where(_MODELS.c.account_id == account_id, _MODELS.c.import_src_location.like(escaped, escape="\\"))
+    )
+    return int(registry.rows(count, {})[0][0])
 
 
 def read_model(registry: Registry, account_id: str, by: Literal["arn", "id"], key: str) -> ModelRecord | None:

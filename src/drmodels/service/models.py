@@ -19,6 +19,7 @@ from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import (
     ModelRecord,
     account_models,
+    count_sources_under,
     ensure_account,
     find_model,
     lock_model,
@@ -268,3 +269,7 @@ class ModelService:
     def named(self, names: Sequence[str]) -> Sequence[ModelRecord]:
         """This account's models with these names (names it has not are left out)."""
         return read_named(self.deps.registry, self.account_id, names)
+
+    def imported_from(self, folder: str) -> int:
+        """How many of this account's models were imported from a path inside `folder`."""
+        return count_sources_under(self.deps.registry, self.account_id, folder)

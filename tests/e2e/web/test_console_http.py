@@ -245,3 +245,33 @@ def test_set_password_lets_the_default_account_sign_in_by_its_id(console: Consol
     assert signed.status_code == 303 and signed.headers["location"] == "/console/models"
     short = console.server.cli("account", "set-password", "--password", "-", stdin="x\n")
     assert short.returncode != 0 and short.stderr.startswith("error:")
+
+
+def test_a_bulk_uploads_archives_stay_until_its_last_model_is_deleted(
+    console: Console, worker: Any, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    tag = uuid.uuid4().hex[:6]
+    names = [f"bulk-a-{tag}", f"bulk-b-{tag}"]
+    archives = [archive_of(write_model(tmp_path / n), tmp_path / f"{n}.tar.gz") for n in names]
+    manifest = "name;source\n" + "".join(f"{n};{a.name}\n" for n, a in zip(names, archives, strict=True))
+    answer = session.post(
+        console.url + "/bulk", data={"csrf": csrf},
+        files=[("manifest", ("m.csv", manifest.encode(), "text/csv")),
+               *(("archives", (a.name, a.read_bytes(), "application/gzip")) for a in archives)],
+        allow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    batch = (
+        console.server.data_dir
+        / "uploads"
+        / console.alice.key.account_id
+        / answer.headers["location"].split("/")[-1]
+    )
+    assert [_ready(session, console, n)["status"] for n in names] == ["READY", "READY"]
+    results = session.get(console.server.url + answer.headers["location"]).text
+    assert "2 of 2 finished" in results
+    assert session.post(f"{console.url}/models/{names[0]}/delete", data={"csrf": csrf}).status_code == 200
+    assert (batch / "batch" / archives[1].name).is_file()  # the other model still needs its archive
+    assert session.post(f"{console.url}/models/{names[1]}/delete", data={"csrf": csrf}).status_code == 200
+    assert not batch.exists()

@@ -147,7 +147,7 @@ async def delete(request: Request) -> Response:
         source = service.get(name).import_src_location or ""
         service.delete(name)
         folder = console.uploads.holds(session.account_id, source)
-        if folder is not None:  # the archive uploaded for it goes with it
+        if folder is not None and service.imported_from(str(folder)) == 0:  # its upload goes with the last
             shutil.rmtree(folder, ignore_errors=True)
 
     await run_in_threadpool(run)
