@@ -179,7 +179,7 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
         session = sign_in(server)
         console = page_requests(server, session, pages)
         first = [{"ModelType": api_load.RL, "MaxResults": PAGE_SIZE}]
-        tokens = _tokens(server, key, pages - 1, PAGE_SIZE)
+        tokens = api_load.next_tokens(server, key, pages - 1, PAGE_SIZE)
         api = api_load.signed_requests(
             server, key, "ListModels", first + [{**first[0], "NextToken": t} for t in tokens]
         )
@@ -205,20 +205,6 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
     }
     _print(result)
     return result
-
-
-def _tokens(server: str, key: Any, count: int, page_size: int) -> list[str]:
-    from support.api import Key, deepracer
-
-    client = deepracer(server, Key("", key.access_key_id, key.secret_access_key))
-    tokens, token = [], None
-    for _ in range(count):
-        page = client.list_models(
-            ModelType=api_load.RL, MaxResults=page_size, **({"NextToken": token} if token else {})
-        )
-        token = page["NextToken"]
-        tokens.append(token)
-    return tokens
 
 
 def _merge(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -254,14 +240,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drm-console-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        results = []
-        for name in args.registries.split(","):
-            url = None
-            if name == "postgresql":
-                from support.import_fixtures import pg_database
-
-                url = stack.enter_context(pg_database())
-            results.append(bench_registry(name, url, args, work))
+        results = [
+            bench_registry(name, url, args, work) for name, url in api_load.registries(args.registries, stack)
+        ]
         print("\nGoal: the page's server time within 2x ListModels' for the same page size")
         for r in results:
             ratio = r["page"]["server_p50_ms"] / r["api"]["server_p50_ms"]

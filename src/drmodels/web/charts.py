@@ -263,71 +263,47 @@ def _best_last(series: Series, what: str, x_label: str) -> str:
     )
 
 
-def _per_iteration(
-    key: str,
-    label: str,
-    rows: Sequence[IterationMean],
-    value: Callable[[IterationMean], float | None],
-    colour: tuple[str, str],
-    unit: str = "",
-) -> Series:
-    return Series(key, label, tuple((float(r.iteration), value(r)) for r in rows), colour, unit=unit)
+def _phases(metrics: ModelMetrics, value: Callable[[IterationMean], float | None], unit: str) -> list[Series]:
+    """One value per iteration, as a training series and an evaluation series."""
+    return [
+        Series(key, label, tuple((float(r.iteration), value(r)) for r in rows), colour, unit=unit)
+        for key, label, rows, colour in (
+            ("training", "Training", metrics.training, TRAINING),
+            ("evaluation", "Evaluation", metrics.evaluation, EVALUATION),
+        )
+    ]
 
 
 def _iteration_chart(
-    chart_id: str,
-    title: str,
-    axis_label: str,
-    series: list[Series],
-    fixed: tuple[float, float] | None,
-    unit: str,
+    chart_id: str, title: str, axis_label: str, series: list[Series], fixed: tuple[float, float] | None
 ) -> Chart | None:
     series = [s for s in series if any(y is not None for _, y in s.points)]
     if not series:
         return None
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if y is not None]
-    iterations = len({x for x in xs})
+    iterations = len(set(xs))
     summary = (
-        f"{title} over {iterations} iteration{'s' if iterations != 1 else ''} "
-        f"(best and last by iteration); "
+        f"{title} over {iterations} iteration{'s' if iterations != 1 else ''}; "
         + "; ".join(_best_last(s, s.label, "iteration") for s in series)
         + "."
     )
-    axis = _axis_for(axis_label, ys, unit=unit, fixed=fixed)
+    axis = _axis_for(axis_label, ys, fixed=fixed)
     return Chart(chart_id, title, render_svg(chart_id, title, summary, "Iteration", xs, axis, series))
 
 
 def render_charts(metrics: ModelMetrics) -> list[Chart]:
     """The model page's charts, in page order; none when the metrics hold nothing to draw."""
+    reward = _phases(metrics, lambda r: r.reward, "")
+    completion = _phases(metrics, lambda r: r.completion, "%")
     charts = [
-        _iteration_chart(
-            "chart-reward",
-            "Average reward per iteration",
-            "Average reward",
-            [
-                _per_iteration("training", "Training", metrics.training, lambda r: r.reward, TRAINING),
-                _per_iteration(
-                    "evaluation", "Evaluation", metrics.evaluation, lambda r: r.reward, EVALUATION
-                ),
-            ],
-            None,
-            "",
-        ),
+        _iteration_chart("chart-reward", "Average reward per iteration", "Average reward", reward, None),
         _iteration_chart(
             "chart-completion",
             "Average track completion per iteration",
             "Track completion (%)",
-            [
-                _per_iteration(
-                    "training", "Training", metrics.training, lambda r: r.completion, TRAINING, "%"
-                ),
-                _per_iteration(
-                    "evaluation", "Evaluation", metrics.evaluation, lambda r: r.completion, EVALUATION, "%"
-                ),
-            ],
+            completion,
             (0.0, 100.0),
-            "",
         ),
         _evaluation_chart(metrics),
     ]

@@ -118,7 +118,7 @@ def test_reward_points_sit_at_their_values() -> None:
     desc = root.find(f"{NS}desc")
     assert desc is not None
     assert desc.text == (
-        "Average reward per iteration over 5 iterations (best and last by iteration); "
+        "Average reward per iteration over 5 iterations; "
         "Training: best 140 at iteration 5, last 140 at iteration 5; "
         "Evaluation: best 150 at iteration 4, last 150 at iteration 4."
     )
