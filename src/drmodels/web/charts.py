@@ -13,7 +13,10 @@ from html import escape
 from drmodels.rules.metrics import IterationMean, ModelMetrics
 
 WIDTH, HEIGHT = 420, 270
-"""The viewBox: at 375 px wide the 12-unit text is ~11 px, and it scales up with the page."""
+"""The viewBox: at 375 px wide (the page's CSS `max-width: 100%; height: auto` shrinks it) the 13-unit
+text is ~11 px."""
+SHOWN = 1.4
+"""The drawn size on a wide page: the viewBox x 1.4 (588 x 378 px, 18 px text), not the page's width."""
 LEFT, RIGHT, TOP, BOTTOM = 50, 14, 34, 42
 RIGHT_AXIS = 50
 """The right margin when a second axis is drawn."""
@@ -142,9 +145,10 @@ def render_svg(
 
     sy = {"left": scale(left), "right": scale(right or left)}
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg"{_a(id=chart_id, class_="chart", role="img")}'
+        f'<svg xmlns="http://www.w3.org/2000/svg"{_a(id=chart_id, class_="chart-plot", role="img")}'
         f"{_a(aria_labelledby=f'{chart_id}-title {chart_id}-desc', viewBox=f'0 0 {WIDTH} {HEIGHT}')}"
-        f"{_a(width='100%', preserveAspectRatio='xMidYMid meet', font_family=FONT, font_size=12, fill=INK)}>",
+        f"{_a(width=round(WIDTH * SHOWN), height=round(HEIGHT * SHOWN), preserveAspectRatio='xMidYMid meet')}"
+        f"{_a(font_family=FONT, font_size=13, fill=INK)}>",
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
         '<g class="grid" stroke="' + GRID + '" stroke-width="1">',

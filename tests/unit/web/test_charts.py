@@ -98,6 +98,10 @@ def test_three_charts_in_page_order_accessible_and_scalable() -> None:
     for chart in charts:
         root = parse(chart)
         assert root.get("role") == "img" and root.get("viewBox") == "0 0 420 270"
+        # drawn at a fixed size the page's CSS (max-width: 100%; height: auto) shrinks to 375 px
+        assert float(root.get("width") or 0) / float(root.get("height") or 1) == pytest.approx(
+            420 / 270, 0.01
+        )
         title_id, desc_id = (root.get("aria-labelledby") or "").split()
         title = root.find(f"{NS}title")
         desc = root.find(f"{NS}desc")
