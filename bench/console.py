@@ -7,7 +7,7 @@ Per registry (SQLite in a temporary data dir; PostgreSQL in a throwaway database
   options and request log), signs in through `/console/login` (its CSRF cookie and field, as a browser);
 - sends, one connection at a time (keep-alive), GET `/console/models?page=P` for every page P, and the
   API's `ListModels` (SigV4-signed JSON 1.1, MaxResults = the console's page size) for the same pages
-  (the first, then with each NextToken), back to back for S seconds each, in both orders;
+  (the first, then with each NextToken), back to back for S seconds each, alternating R times;
 - prints per operation the server time per request (the gate's own `ms=` of each request in the server's
   log: from the first byte in to the last byte out, inside the server), the client's latency, the
   server's CPU per request (/proc), bytes per page (as sent, and gzip -6 for reference), and the ratio
