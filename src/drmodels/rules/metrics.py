@@ -28,6 +28,8 @@ MAX_FILES = 64
 MAX_ABS_VALUE = 1e12
 """A reward or time beyond this is not a value a trainer writes; it is skipped as odd."""
 LAP_COMPLETE = 100.0
+MAX_STATUS = 40
+"""An `episode_status` is a word or two ("Lap complete"); a longer one is cut."""
 
 T = TypeVar("T")
 
@@ -197,7 +199,7 @@ def parse_file(key: str, data: bytes) -> _Parsed | None:
             continue
         trial = _count(record.get("trial"))
         lap = elapsed / 1000 if completion >= LAP_COMPLETE else None
-        parsed.trials.append((trial, completion, lap, status if isinstance(status, str) else ""))
+        parsed.trials.append((trial, completion, lap, status[:MAX_STATUS] if isinstance(status, str) else ""))
     return parsed
 
 

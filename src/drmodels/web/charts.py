@@ -6,6 +6,7 @@ strict Content-Security-Policy holds; colours are presentation attributes, class
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -28,6 +29,16 @@ TRAINING = ("#0072b2", "")
 EVALUATION = ("#d55e00", "6 4")
 LAP_TIME = ("#009e73", "2 3")
 """Colour and dash of each series (Okabe-Ito colours: told apart with colour-blindness, and by dash too)."""
+
+
+MIN_STEP = 0.01
+"""Ticks are at least this far apart: labels show 2 decimals at most."""
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    """Text for the SVG: escaped, and what XML cannot hold at all (control characters) replaced."""
+    return escape(_NOT_XML.sub("\ufffd", text), quote=True)
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False
         return (0.0, 1.0)
     if high <= low:
         low, high = (low - 1, low + 1) if low != 0 else (0.0, 1.0)
-    raw = (high - low) / max(1, count - 1)
+    raw = max((high - low) / max(1, count - 1), MIN_STEP)
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     if integer:
@@ -115,9 +126,7 @@ def _axis_for(
 
 def _a(**attrs: str | float) -> str:
     """Attributes, escaped; a trailing underscore is dropped and other underscores become dashes."""
-    return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{escape(str(v), quote=True)}"' for name, v in attrs.items()
-    )
+    return "".join(f' {name.rstrip("_").replace("_", "-")}="{_escape(str(v))}"' for name, v in attrs.items())
 
 
 def render_svg(
@@ -149,8 +158,8 @@ def render_svg(
         f"{_a(aria_labelledby=f'{chart_id}-title {chart_id}-desc', viewBox=f'0 0 {WIDTH} {HEIGHT}')}"
         f"{_a(width=round(WIDTH * SHOWN), height=round(HEIGHT * SHOWN), preserveAspectRatio='xMidYMid meet')}"
         f"{_a(font_family=FONT, font_size=13, fill=INK)}>",
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
+        f'<title id="{chart_id}-title">{_escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{_escape(summary)}</desc>',
         '<g class="grid" stroke="' + GRID + '" stroke-width="1">',
     ]
     for tick in left.ticks:
@@ -161,7 +170,7 @@ def render_svg(
     for tick in left.ticks:
         out.append(
             f"<text{_a(x=LEFT - 6, y=_coord(sy['left'](tick) + 4), data_value=fmt(tick))}>"
-            f"{escape(fmt(tick) + left.unit)}</text>"
+            f"{_escape(fmt(tick) + left.unit)}</text>"
         )
     out.append("</g>")
     if right is not None:
@@ -169,7 +178,7 @@ def render_svg(
         for tick in right.ticks:
             out.append(
                 f"<text{_a(x=_coord(plot_right + 6), y=_coord(sy['right'](tick) + 4), data_value=fmt(tick))}>"
-                f"{escape(fmt(tick) + right.unit)}</text>"
+                f"{_escape(fmt(tick) + right.unit)}</text>"
             )
         out.append("</g>")
     out.append(f'<g class="axis x"{_a(fill=MUTED, text_anchor="middle")}>')
@@ -177,23 +186,23 @@ def render_svg(
     for tick in x_ticks:
         x = _coord(sx(tick))
         out.append(f"<line{_a(x1=x, x2=x, y1=plot_bottom, y2=plot_bottom + 4, stroke=MUTED)}/>")
-        out.append(f"<text{_a(x=x, y=plot_bottom + 16, data_value=fmt(tick))}>{escape(fmt(tick))}</text>")
+        out.append(f"<text{_a(x=x, y=plot_bottom + 16, data_value=fmt(tick))}>{_escape(fmt(tick))}</text>")
     out.append("</g>")
     mid_y = (TOP + plot_bottom) / 2
     out.append(
         f"<text{_a(class_='axis-label x', x=_coord((LEFT + plot_right) / 2), y=HEIGHT - 8)}"
         f"{_a(text_anchor='middle')}>"
-        f"{escape(x_label)}</text>"
+        f"{_escape(x_label)}</text>"
     )
     out.append(
         f"<text{_a(class_='axis-label y left', x=14, y=_coord(mid_y), text_anchor='middle')}"
-        f"{_a(transform=f'rotate(-90 14 {_coord(mid_y)})')}>{escape(left.label)}</text>"
+        f"{_a(transform=f'rotate(-90 14 {_coord(mid_y)})')}>{_escape(left.label)}</text>"
     )
     if right is not None:
         rx = WIDTH - 8
         out.append(
             f"<text{_a(class_='axis-label y right', x=rx, y=_coord(mid_y), text_anchor='middle')}"
-            f"{_a(transform=f'rotate(90 {rx} {_coord(mid_y)})')}>{escape(right.label)}</text>"
+            f"{_a(transform=f'rotate(90 {rx} {_coord(mid_y)})')}>{_escape(right.label)}</text>"
         )
     if len(series) > 1:
         out.append(_legend(series))
@@ -212,7 +221,7 @@ def _legend(series: Sequence[Series]) -> str:
             f"<line{_a(x1=x, x2=x + 22, y1=14, y2=14, stroke=colour, stroke_width=2.5)}"
             f"{_a(stroke_dasharray=dash or 'none')}/>"
         )
-        out.append(f"<text{_a(x=x + 28, y=18, data_series=one.key)}>{escape(one.label)}</text>")
+        out.append(f"<text{_a(x=x + 28, y=18, data_series=one.key)}>{_escape(one.label)}</text>")
         x += 28 + 7 * len(one.label) + 18
     out.append("</g>")
     return "".join(out)
@@ -245,7 +254,7 @@ def _series(one: Series, x_label: str, sx: Callable[[float], float], sy: Callabl
                 radius = 3 if markers and len(segment) > 1 else 4
                 out.append(
                     f"<circle{_a(class_='point', cx=_coord(sx(x)), cy=_coord(sy(y)), r=radius, fill=colour)}>"
-                    f"<title>{escape(tip)}</title></circle>"
+                    f"<title>{_escape(tip)}</title></circle>"
                 )
     out.append("</g>")
     return "".join(out)
