@@ -17,7 +17,7 @@ from drmodels.api.errors import AnsweredRoute
 from drmodels.api.gate import note
 from drmodels.bootstrap import Services
 from drmodels.registry.queries import ModelRecord
-from drmodels.service.assets import Asset, check_asset, chunks, spool_asset
+from drmodels.service.assets import Asset, check_asset, chunks, download_headers, spool_asset
 from drmodels.service.models import ModelService
 
 ROUTE = "/assets/{token}"
@@ -47,13 +47,7 @@ def router() -> APIRouter:
         services: Services = request.app.state.services
         out, size, filename = await run_in_threadpool(_spool, services, token)
         return StreamingResponse(
-            chunks(out),
-            media_type="application/gzip",
-            headers={
-                "Content-Length": str(size),
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "Cache-Control": "no-store",
-            },
+            chunks(out), media_type="application/gzip", headers=download_headers(size, filename)
         )
 
     return api

@@ -70,6 +70,15 @@ def spool_asset(deps: Deps, model: ModelRecord, asset: Asset) -> tuple[IO[bytes]
     return out, size, f"{model.name}{FILE_SUFFIX[asset]}"
 
 
+def download_headers(size: int, filename: str) -> dict[str, str]:
+    """The headers of an asset's download (a .tar.gz of `size` bytes saved as `filename`)."""
+    return {
+        "Content-Length": str(size),
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
 def chunks(out: IO[bytes]) -> Iterator[bytes]:
     with out:
         while chunk := out.read(CHUNK):

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from drmodels.bootstrap import Services
 from drmodels.errors import (
     AlreadyExists,
+    BrokerUnavailable,
     Conflict,
     DrmodelsError,
     InvalidRequest,
@@ -126,6 +127,13 @@ async def _answer(request: Request, exc: Exception) -> Response:
         what = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "BadRequest")
         text = "There is no such page." if exc.status_code == 404 else str(exc.detail)
         return error_page(request, exc.status_code, what, text)
+    if isinstance(exc, BrokerUnavailable):  # its words name the broker: for the log only
+        log.warning("%s", exc)
+        return error_page(
+            request, 503, "ServiceUnavailable",
+            "The job queue cannot be reached right now. What you asked is recorded, and its job runs once "
+            "the queue answers again: do not send it again.",
+        )  # fmt: skip
     for kind, status, code in STATUSES:
         if isinstance(exc, kind):
             if isinstance(exc, ProblemError):

@@ -25,7 +25,7 @@ from drmodels.bootstrap import Services
 from drmodels.rules.limits import human_size
 from drmodels.service.models import ModelService
 from drmodels.service.sessions import SESSION_LIFETIME, Session, SessionService
-from drmodels.web.uploads import UploadArea
+from drmodels.web.uploads import Received, UploadArea
 
 SESSION_COOKIE = "drmodels_session"
 LOGIN_CSRF_COOKIE = "drmodels_login_csrf"
@@ -81,12 +81,15 @@ def console_of(request: Request) -> Console:
 
 
 async def current(request: Request) -> Session | None:
-    """The session of this browser's cookie, read once per request."""
-    if "session" not in request.state._state:
+    """The session of this browser's cookie, read once per request (and named in the request's log line)."""
+    state = request.scope.setdefault("state", {})
+    if "session" not in state:
         token = request.cookies.get(SESSION_COOKIE, "")
         found = await run_in_threadpool(console_of(request).sessions.find, token) if token else None
-        request.state.session = found
-    session: Session | None = request.state.session
+        state["session"] = found
+        if found is not None:
+            state["account"] = found.account_id
+    session: Session | None = state["session"]
     return session
 
 
@@ -110,6 +113,19 @@ async def signed_form(request: Request) -> tuple[Session, FormData]:
     return session, form
 
 
+async def signed_upload(request: Request) -> tuple[Session, Received]:
+    """The session and the multipart form of a POST with files (saved in the account's upload area),
+    its CSRF token checked: a refused upload is deleted."""
+    session = await signed_in(request)
+    received = await console_of(request).uploads.receive(request, session.account_id)
+    try:
+        check_csrf(session, received.fields.get(CSRF_FIELD))
+    except BaseException:
+        received.discard()
+        raise
+    return session, received
+
+
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()), path=_base(request) + "/",
@@ -127,7 +143,7 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 def login_csrf(request: Request) -> str:
     """The sign-in form's token: the one the browser holds already, or a new one (set by `page`)."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    request.state.login_csrf = token
+    request.scope.setdefault("state", {})["login_csrf"] = token
     return token
 
 
@@ -137,13 +153,19 @@ def _base(request: Request) -> str:
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    session: Session | None = request.state._state.get("session")
-    html = console_of(request).templates.get_template(template).render(
+    state = request.scope.get("state", {})
+    session: Session | None = state.get("session")
+    console = console_of(request)
+
+    def shown(text: str | None) -> str:
+        return console.uploads.shown(session.account_id, text or "") if session else text or ""
+
+    html = console.templates.get_template(template).render(
         base=_base(request), session=session, csrf=session.csrf if session else "", path=request.url.path,
-        **context,
+        shown_path=shown, **context,
     )  # fmt: skip
     response = HTMLResponse(html, status_code=status_code)
-    token = request.state._state.get("login_csrf")
+    token = state.get("login_csrf")
     if token and request.cookies.get(LOGIN_CSRF_COOKIE) != token:
         response.set_cookie(
             LOGIN_CSRF_COOKIE, token, path=_base(request) + "/", httponly=True, samesite="lax",

@@ -88,6 +88,12 @@ class UploadArea:
             return base / path.relative_to(base).parts[0]
         return None
 
+    def shown(self, account_id: str, text: str) -> str:
+        """`text` with the server's paths of this account's uploads as the user named them ("upload:
+        racer.tar.gz"): the data dir's layout is not the user's business."""
+        pattern = re.escape(str(self.account(account_id))) + r"/[0-9a-f]{32}/(?:files/[a-z]+|batch)/"
+        return re.sub(pattern, "upload: ", text)
+
     def mark_used(self, folder: Path) -> None:
         (folder / IN_USE).touch()
 

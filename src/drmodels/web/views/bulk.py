@@ -21,7 +21,7 @@ from starlette.routing import Route
 from drmodels.errors import InvalidRequest
 from drmodels.service.bulk import Action, Row, RowResult, accept_rows, read_manifest
 from drmodels.service.tasks import IMPORT
-from drmodels.web.site import CSRF_FIELD, Console, check_csrf, console_of, page, signed_in
+from drmodels.web.site import Console, console_of, page, signed_in, signed_upload
 from drmodels.web.uploads import Received
 from drmodels.web.views.models import WORKING
 
@@ -104,11 +104,9 @@ def _shown(outcome: RowResult) -> dict[str, Any]:
 
 
 async def submit(request: Request) -> Response:
-    session = await signed_in(request)
+    session, received = await signed_upload(request)
     console = console_of(request)
-    received = await console.uploads.receive(request, session.account_id)
     try:
-        check_csrf(session, received.fields.get(CSRF_FIELD))
         retry_failed = received.text("retry_failed") == "on"
         await run_in_threadpool(_start, console, session.account_id, received, retry_failed)
     except InvalidRequest as exc:

@@ -16,7 +16,7 @@ from drmodels.errors import InvalidRequest
 from drmodels.rules.report import Report
 from drmodels.service.check import check_location
 from drmodels.service.tasks import IMPORT
-from drmodels.web.site import CSRF_FIELD, check_csrf, console_of, page, signed_in
+from drmodels.web.site import console_of, page, signed_in, signed_upload
 from drmodels.web.uploads import Received
 
 SOURCE_FILE = "source"
@@ -69,6 +69,8 @@ def _source(request: Request, account_id: str, received: Received) -> Source:
     earlier = received.text("upload")
     if earlier:
         folder = uploads.find(account_id, earlier)
+        if not (folder / SOURCE_FILE).is_file():
+            raise InvalidRequest("upload", "that upload holds no model; choose the archive or folder again")
         chosen = folder / (folder / SOURCE_FILE).read_text()
         return Source(str(chosen), chosen.name + ("/" if chosen.is_dir() else ""), folder)
     uploaded = _uploaded(received)
@@ -87,14 +89,8 @@ def _source(request: Request, account_id: str, received: Received) -> Source:
 
 
 async def submit(request: Request) -> Response:
-    session = await signed_in(request)
+    session, received = await signed_upload(request)
     console = console_of(request)
-    received = await console.uploads.receive(request, session.account_id)
-    try:
-        check_csrf(session, received.fields.get(CSRF_FIELD))
-    except BaseException:
-        received.discard()
-        raise
     form = {k: received.text(k) for k in ("name", "description", "s3_path", "role_arn")}
     try:
         source = _source(request, session.account_id, received)

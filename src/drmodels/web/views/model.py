@@ -20,7 +20,7 @@ from drmodels.registry.jobs import error_status
 from drmodels.registry.statuses import ModelStatus
 from drmodels.registry.tables import Model
 from drmodels.rules.problems import entry_of
-from drmodels.service.assets import FILE_SUFFIX, Asset, chunks, spool_asset
+from drmodels.service.assets import FILE_SUFFIX, Asset, chunks, download_headers, spool_asset
 from drmodels.service.download import is_log_key
 from drmodels.service.metrics import ModelMetrics, model_metrics
 from drmodels.service.model_files import ModelFiles, model_files
@@ -170,13 +170,7 @@ async def download(request: Request) -> Response:
 
     out, size, filename = await run_in_threadpool(spool)
     return StreamingResponse(
-        chunks(out),
-        media_type="application/gzip",
-        headers={
-            "Content-Length": str(size),
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
+        chunks(out), media_type="application/gzip", headers=download_headers(size, filename)
     )
 
 
