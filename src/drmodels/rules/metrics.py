@@ -11,6 +11,7 @@ that cannot be read is skipped and counted, a file that is not a metrics file is
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -27,6 +28,8 @@ MAX_FILES = 64
 MAX_ABS_VALUE = 1e12
 """A reward or time beyond this is not a value a trainer writes; it is skipped as odd."""
 LAP_COMPLETE = 100.0
+MAX_STATUS = 40
+"""An `episode_status` is a word or two ("Lap complete"); a longer one is cut."""
 
 T = TypeVar("T")
 
@@ -196,7 +199,7 @@ def parse_file(key: str, data: bytes) -> _Parsed | None:
             continue
         trial = _count(record.get("trial"))
         lap = elapsed / 1000 if completion >= LAP_COMPLETE else None
-        parsed.trials.append((trial, completion, lap, status if isinstance(status, str) else ""))
+        parsed.trials.append((trial, completion, lap, status[:MAX_STATUS] if isinstance(status, str) else ""))
     return parsed
 
 
@@ -212,6 +215,20 @@ class _Bucket:
         if episode.reward is not None:
             self.rewards.append(episode.reward)
         self.completions.append(episode.completion)
+
+
+def evaluation_spacing(episodes: Sequence[_Episode]) -> int | None:
+    """The usual number of training episodes between evaluation runs (the most common, the larger on a
+    tie): the file's own iteration size; None when the file holds no evaluation after training."""
+    runs: Counter[int] = Counter()
+    run = 0
+    for episode in episodes:
+        if episode.phase == "training":
+            run += 1
+        elif run:
+            runs[run] += 1
+            run = 0
+    return max(runs, key=lambda n: (runs[n], n)) if runs else None
 
 
 def group_iterations(episodes: Iterable[_Episode], chunk: int) -> Iterable[tuple[int, _Episode]]:
@@ -274,7 +291,8 @@ def summarise(
     chunk = max(1, math.ceil(per_iteration / workers))
     buckets: dict[str, dict[int, _Bucket]] = {"training": {}, "evaluation": {}}
     for result in training_files:
-        for iteration, episode in group_iterations(result.episodes, chunk):
+        own = evaluation_spacing(result.episodes) or chunk
+        for iteration, episode in group_iterations(result.episodes, own):
             buckets[episode.phase].setdefault(iteration, _Bucket()).add(episode)
     evaluations = (p for p in parsed if not p.is_training)
     trials = [

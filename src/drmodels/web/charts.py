@@ -6,6 +6,7 @@ strict Content-Security-Policy holds; colours are presentation attributes, class
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -13,7 +14,10 @@ from html import escape
 from drmodels.rules.metrics import IterationMean, ModelMetrics
 
 WIDTH, HEIGHT = 420, 270
-"""The viewBox: at 375 px wide the 12-unit text is ~11 px, and it scales up with the page."""
+"""The viewBox: at 375 px wide (the page's CSS `max-width: 100%; height: auto` shrinks it) the 13-unit
+text is ~11 px."""
+SHOWN = 1.4
+"""The drawn size on a wide page: the viewBox x 1.4 (588 x 378 px, 18 px text), not the page's width."""
 LEFT, RIGHT, TOP, BOTTOM = 50, 14, 34, 42
 RIGHT_AXIS = 50
 """The right margin when a second axis is drawn."""
@@ -25,6 +29,16 @@ TRAINING = ("#0072b2", "")
 EVALUATION = ("#d55e00", "6 4")
 LAP_TIME = ("#009e73", "2 3")
 """Colour and dash of each series (Okabe-Ito colours: told apart with colour-blindness, and by dash too)."""
+
+
+MIN_STEP = 0.01
+"""Ticks are at least this far apart: labels show 2 decimals at most."""
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    """Text for the SVG: escaped, and what XML cannot hold at all (control characters) replaced."""
+    return escape(_NOT_XML.sub("\ufffd", text), quote=True)
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ def nice_ticks(low: float, high: float, count: int = 5, *, integer: bool = False
         return (0.0, 1.0)
     if high <= low:
         low, high = (low - 1, low + 1) if low != 0 else (0.0, 1.0)
-    raw = (high - low) / max(1, count - 1)
+    raw = max((high - low) / max(1, count - 1), MIN_STEP)
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     if integer:
@@ -112,9 +126,7 @@ def _axis_for(
 
 def _a(**attrs: str | float) -> str:
     """Attributes, escaped; a trailing underscore is dropped and other underscores become dashes."""
-    return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{escape(str(v), quote=True)}"' for name, v in attrs.items()
-    )
+    return "".join(f' {name.rstrip("_").replace("_", "-")}="{_escape(str(v))}"' for name, v in attrs.items())
 
 
 def render_svg(
@@ -142,11 +154,12 @@ def render_svg(
 
     sy = {"left": scale(left), "right": scale(right or left)}
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg"{_a(id=chart_id, class_="chart", role="img")}'
+        f'<svg xmlns="http://www.w3.org/2000/svg"{_a(id=chart_id, class_="chart-plot", role="img")}'
         f"{_a(aria_labelledby=f'{chart_id}-title {chart_id}-desc', viewBox=f'0 0 {WIDTH} {HEIGHT}')}"
-        f"{_a(width='100%', preserveAspectRatio='xMidYMid meet', font_family=FONT, font_size=12, fill=INK)}>",
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
+        f"{_a(width=round(WIDTH * SHOWN), height=round(HEIGHT * SHOWN), preserveAspectRatio='xMidYMid meet')}"
+        f"{_a(font_family=FONT, font_size=13, fill=INK)}>",
+        f'<title id="{chart_id}-title">{_escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{_escape(summary)}</desc>',
         '<g class="grid" stroke="' + GRID + '" stroke-width="1">',
     ]
     for tick in left.ticks:
@@ -157,7 +170,7 @@ def render_svg(
     for tick in left.ticks:
         out.append(
             f"<text{_a(x=LEFT - 6, y=_coord(sy['left'](tick) + 4), data_value=fmt(tick))}>"
-            f"{escape(fmt(tick) + left.unit)}</text>"
+            f"{_escape(fmt(tick) + left.unit)}</text>"
         )
     out.append("</g>")
     if right is not None:
@@ -165,7 +178,7 @@ def render_svg(
         for tick in right.ticks:
             out.append(
                 f"<text{_a(x=_coord(plot_right + 6), y=_coord(sy['right'](tick) + 4), data_value=fmt(tick))}>"
-                f"{escape(fmt(tick) + right.unit)}</text>"
+                f"{_escape(fmt(tick) + right.unit)}</text>"
             )
         out.append("</g>")
     out.append(f'<g class="axis x"{_a(fill=MUTED, text_anchor="middle")}>')
@@ -173,23 +186,23 @@ def render_svg(
     for tick in x_ticks:
         x = _coord(sx(tick))
         out.append(f"<line{_a(x1=x, x2=x, y1=plot_bottom, y2=plot_bottom + 4, stroke=MUTED)}/>")
-        out.append(f"<text{_a(x=x, y=plot_bottom + 16, data_value=fmt(tick))}>{escape(fmt(tick))}</text>")
+        out.append(f"<text{_a(x=x, y=plot_bottom + 16, data_value=fmt(tick))}>{_escape(fmt(tick))}</text>")
     out.append("</g>")
     mid_y = (TOP + plot_bottom) / 2
     out.append(
         f"<text{_a(class_='axis-label x', x=_coord((LEFT + plot_right) / 2), y=HEIGHT - 8)}"
         f"{_a(text_anchor='middle')}>"
-        f"{escape(x_label)}</text>"
+        f"{_escape(x_label)}</text>"
     )
     out.append(
         f"<text{_a(class_='axis-label y left', x=14, y=_coord(mid_y), text_anchor='middle')}"
-        f"{_a(transform=f'rotate(-90 14 {_coord(mid_y)})')}>{escape(left.label)}</text>"
+        f"{_a(transform=f'rotate(-90 14 {_coord(mid_y)})')}>{_escape(left.label)}</text>"
     )
     if right is not None:
         rx = WIDTH - 8
         out.append(
             f"<text{_a(class_='axis-label y right', x=rx, y=_coord(mid_y), text_anchor='middle')}"
-            f"{_a(transform=f'rotate(90 {rx} {_coord(mid_y)})')}>{escape(right.label)}</text>"
+            f"{_a(transform=f'rotate(90 {rx} {_coord(mid_y)})')}>{_escape(right.label)}</text>"
         )
     if len(series) > 1:
         out.append(_legend(series))
@@ -208,7 +221,7 @@ def _legend(series: Sequence[Series]) -> str:
             f"<line{_a(x1=x, x2=x + 22, y1=14, y2=14, stroke=colour, stroke_width=2.5)}"
             f"{_a(stroke_dasharray=dash or 'none')}/>"
         )
-        out.append(f"<text{_a(x=x + 28, y=18, data_series=one.key)}>{escape(one.label)}</text>")
+        out.append(f"<text{_a(x=x + 28, y=18, data_series=one.key)}>{_escape(one.label)}</text>")
         x += 28 + 7 * len(one.label) + 18
     out.append("</g>")
     return "".join(out)
@@ -241,7 +254,7 @@ def _series(one: Series, x_label: str, sx: Callable[[float], float], sy: Callabl
                 radius = 3 if markers and len(segment) > 1 else 4
                 out.append(
                     f"<circle{_a(class_='point', cx=_coord(sx(x)), cy=_coord(sy(y)), r=radius, fill=colour)}>"
-                    f"<title>{escape(tip)}</title></circle>"
+                    f"<title>{_escape(tip)}</title></circle>"
                 )
     out.append("</g>")
     return "".join(out)
@@ -263,71 +276,47 @@ def _best_last(series: Series, what: str, x_label: str) -> str:
     )
 
 
-def _per_iteration(
-    key: str,
-    label: str,
-    rows: Sequence[IterationMean],
-    value: Callable[[IterationMean], float | None],
-    colour: tuple[str, str],
-    unit: str = "",
-) -> Series:
-    return Series(key, label, tuple((float(r.iteration), value(r)) for r in rows), colour, unit=unit)
+def _phases(metrics: ModelMetrics, value: Callable[[IterationMean], float | None], unit: str) -> list[Series]:
+    """One value per iteration, as a training series and an evaluation series."""
+    return [
+        Series(key, label, tuple((float(r.iteration), value(r)) for r in rows), colour, unit=unit)
+        for key, label, rows, colour in (
+            ("training", "Training", metrics.training, TRAINING),
+            ("evaluation", "Evaluation", metrics.evaluation, EVALUATION),
+        )
+    ]
 
 
 def _iteration_chart(
-    chart_id: str,
-    title: str,
-    axis_label: str,
-    series: list[Series],
-    fixed: tuple[float, float] | None,
-    unit: str,
+    chart_id: str, title: str, axis_label: str, series: list[Series], fixed: tuple[float, float] | None
 ) -> Chart | None:
     series = [s for s in series if any(y is not None for _, y in s.points)]
     if not series:
         return None
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points if y is not None]
-    iterations = len({x for x in xs})
+    iterations = len(set(xs))
     summary = (
-        f"{title} over {iterations} iteration{'s' if iterations != 1 else ''} "
-        f"(best and last by iteration); "
+        f"{title} over {iterations} iteration{'s' if iterations != 1 else ''}; "
         + "; ".join(_best_last(s, s.label, "iteration") for s in series)
         + "."
     )
-    axis = _axis_for(axis_label, ys, unit=unit, fixed=fixed)
+    axis = _axis_for(axis_label, ys, fixed=fixed)
     return Chart(chart_id, title, render_svg(chart_id, title, summary, "Iteration", xs, axis, series))
 
 
 def render_charts(metrics: ModelMetrics) -> list[Chart]:
     """The model page's charts, in page order; none when the metrics hold nothing to draw."""
+    reward = _phases(metrics, lambda r: r.reward, "")
+    completion = _phases(metrics, lambda r: r.completion, "%")
     charts = [
-        _iteration_chart(
-            "chart-reward",
-            "Average reward per iteration",
-            "Average reward",
-            [
-                _per_iteration("training", "Training", metrics.training, lambda r: r.reward, TRAINING),
-                _per_iteration(
-                    "evaluation", "Evaluation", metrics.evaluation, lambda r: r.reward, EVALUATION
-                ),
-            ],
-            None,
-            "",
-        ),
+        _iteration_chart("chart-reward", "Average reward per iteration", "Average reward", reward, None),
         _iteration_chart(
             "chart-completion",
             "Average track completion per iteration",
             "Track completion (%)",
-            [
-                _per_iteration(
-                    "training", "Training", metrics.training, lambda r: r.completion, TRAINING, "%"
-                ),
-                _per_iteration(
-                    "evaluation", "Evaluation", metrics.evaluation, lambda r: r.completion, EVALUATION, "%"
-                ),
-            ],
+            completion,
             (0.0, 100.0),
-            "",
         ),
         _evaluation_chart(metrics),
     ]

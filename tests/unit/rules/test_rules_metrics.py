@@ -92,6 +92,19 @@ def test_without_evaluations_iterations_are_num_episodes_between_training() -> N
     assert m.evaluation == ()
 
 
+def test_the_files_own_evaluations_give_its_iteration_size() -> None:
+    """A 2020 console file trained 40 episodes per iteration; without its hyperparameters (default 20)
+    its evaluation runs still say where iterations end, the trailing episodes too."""
+    records: list[Any] = []
+    for i in range(1, 131):
+        records.append(episode(i, "training", 1, 1))
+        if i % 40 == 0 and i <= 80:
+            records += [episode(i, "evaluation", 2, 2)] * 3
+    m = summarise([("metrics/training/training-20200809202255-x.json", doc(records))], None, CAPS)
+    assert [r.episodes for r in m.training] == [40, 40, 40, 10]
+    assert [(r.iteration, r.episodes) for r in m.evaluation] == [(1, 3), (2, 3)]
+
+
 @pytest.mark.parametrize(
     "hyperparameters",
     [None, b"not json", b"[]", hyper("20"), hyper(0), hyper(-3), hyper(True), hyper(2.5), hyper(10**9)],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drmodels.rules.metrics import IterationMean, ModelMetrics, Trial
 from drmodels.web.charts import Chart, fmt, nice_ticks, render_charts
@@ -98,6 +100,10 @@ def test_three_charts_in_page_order_accessible_and_scalable() -> None:
     for chart in charts:
         root = parse(chart)
         assert root.get("role") == "img" and root.get("viewBox") == "0 0 420 270"
+        # drawn at a fixed size the page's CSS (max-width: 100%; height: auto) shrinks to 375 px
+        assert float(root.get("width") or 0) / float(root.get("height") or 1) == pytest.approx(
+            420 / 270, 0.01
+        )
         title_id, desc_id = (root.get("aria-labelledby") or "").split()
         title = root.find(f"{NS}title")
         desc = root.find(f"{NS}desc")
@@ -118,7 +124,7 @@ def test_reward_points_sit_at_their_values() -> None:
     desc = root.find(f"{NS}desc")
     assert desc is not None
     assert desc.text == (
-        "Average reward per iteration over 5 iterations (best and last by iteration); "
+        "Average reward per iteration over 5 iterations; "
         "Training: best 140 at iteration 5, last 140 at iteration 5; "
         "Evaluation: best 150 at iteration 4, last 150 at iteration 4."
     )
@@ -193,3 +199,38 @@ def test_fmt() -> None:
     assert [fmt(v) for v in (0.0, -0.0, 5.0, 2.5, 0.25, 88.25, 1234.0, 14.25, 123.45)] == [
         "0", "0", "5", "2.5", "0.25", "88.25", "1234", "14.25", "123.5"
     ]  # fmt: skip
+
+
+finite = st.floats(-1e12, 1e12, allow_nan=False)
+means = st.lists(
+    st.builds(
+        IterationMean, st.just(0), st.integers(1, 20), finite | st.none(), st.floats(0, 100) | st.none()
+    ),
+    max_size=40,
+).map(lambda rs: tuple(IterationMean(i, r.episodes, r.reward, r.completion) for i, r in enumerate(rs, 1)))
+trials = st.lists(
+    st.tuples(st.floats(0, 100), st.floats(0, 1e9) | st.none(), st.text(max_size=20)), max_size=30
+).map(lambda ts: tuple(Trial(n, 1, n, c, lap, s) for n, (c, lap, s) in enumerate(ts, 1)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(means, means, trials)
+def test_any_metrics_render_well_formed_svg_with_every_point_inside(
+    training: tuple[IterationMean, ...], evaluation: tuple[IterationMean, ...], trial_rows: tuple[Trial, ...]
+) -> None:
+    for chart in render_charts(metrics(training=training, evaluation=evaluation, trials=trial_rows)):
+        root = parse(chart)
+        for line in root.iter(NS + "polyline"):
+            for point in (line.get("points") or "").split():
+                x, y = map(float, point.split(","))
+                assert 0 <= x <= 420 and 0 <= y <= 270, (chart.id, point)
+
+
+def test_control_characters_from_a_file_are_replaced_and_tiny_ranges_still_have_ticks() -> None:
+    trial_rows = (Trial(1, 1, 1, 100.0, 12.0, "Lap\x00 complete\x1b"),)
+    root = parse(render_charts(metrics(trials=trial_rows))[0])
+    assert any(
+        t.text == "Trial 1: completion 100% (Lap\ufffd complete\ufffd)" for t in root.iter(NS + "title")
+    )
+    root = parse(render_charts(metrics(training=rows([(6e-96, 50)])))[0])
+    assert [t.get("data-value") for t in root.find(f"{NS}g[@class='axis y left']") or []] == ["0", "0.01"]
