@@ -149,6 +149,9 @@ def test_user_text_is_escaped(console: Console, worker: Any, tmp_path: Path) -> 
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<span class="k">def</span>' in page.text  # the reward function, highlighted by Pygments
+    highlight = session.get(console.url + "/static/highlight.css")
+    assert highlight.status_code == 200 and ".highlight .k" in highlight.text
     filtered = session.get(console.url + "/models", params={"name": '"><script>x</script>'})
     assert filtered.status_code == 200 and "<script>x</script>" not in filtered.text
 
