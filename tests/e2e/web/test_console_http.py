@@ -278,3 +278,23 @@ def test_a_bulk_uploads_archives_stay_until_its_last_model_is_deleted(
     assert (batch / "batch" / archives[1].name).is_file()  # the other model still needs its archive
     assert session.post(f"{console.url}/models/{names[1]}/delete", data={"csrf": csrf}).status_code == 200
     assert not batch.exists()
+
+
+def test_check_shows_every_problem_and_registers_nothing(console: Console, tmp_path: Path) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "two-wrongs")
+    (folder / "model" / "model_metadata.json").unlink()
+    (folder / "ip" / "hyperparameters.json").write_text("{not json")
+    archive = archive_of(folder, tmp_path / "two-wrongs.tar.gz")
+    name = f"checked-{uuid.uuid4().hex[:6]}"
+    with archive.open("rb") as data:
+        page = session.post(
+            console.url + "/import", data={"csrf": csrf, "name": name, "action": "check"},
+            files={"archive": (archive.name, data, "application/gzip")},
+        )  # fmt: skip
+    assert page.status_code == 200
+    assert "Not importable" in page.text and "Check of two-wrongs.tar.gz" in page.text
+    assert page.text.count('class="problem error"') >= 2  # every problem, not the first
+    for words in ("FILE_DOES_NOT_EXIST", "File doesn&#39;t exist", "model/model_metadata.json", "Fix:"):
+        assert words in page.text, words
+    assert session.get(f"{console.url}/models/{name}").status_code == 404  # nothing registered
