@@ -38,6 +38,7 @@ async def import_form(request: Request) -> Response:
 
 
 def _uploaded(received: Received) -> Source | None:
+    """The archive or folder the form uploaded (None: it uploaded neither)."""
     archives = received.files.get("archive", [])
     folder = received.files.get("folder", [])
     if len(archives) > 1:
@@ -48,14 +49,11 @@ def _uploaded(received: Received) -> Source | None:
     if archives:
         chosen = archives[0]
         shown = chosen.name
-    elif folder:
+    elif folder:  # browsers name each file by its path under the folder chosen: that folder is the model
         root = files / "folder"
         tops = {p.relative_to(root).parts[0] for p in folder}
-        chosen = (
-            root / tops.pop()
-            if len(tops) == 1 and all(len(p.relative_to(root).parts) > 1 for p in folder)
-            else root
-        )
+        nested = all(len(p.relative_to(root).parts) > 1 for p in folder)
+        chosen = root / tops.pop() if len(tops) == 1 and nested else root
         shown = chosen.name + "/"
     else:
         return None
