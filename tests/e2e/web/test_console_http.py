@@ -145,6 +145,7 @@ def test_user_text_is_escaped(console: Console, worker: Any, tmp_path: Path) -> 
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     description = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     assert _import(session, csrf, console, name, archive, description=description).status_code == 303
+    assert _ready(session, console, name)["status"] == "READY"  # the reward function is shown once READY
     page = session.get(f"{console.url}/models/{name}")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
