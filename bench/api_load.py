@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -320,7 +321,7 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
     try:
         picks = random.Random(1).sample(arns, min(500, len(arns)))
         first = [{"ModelType": RL, "MaxResults": 25}]
-        tokens = _tokens(server, key, 20)
+        tokens = next_tokens(server, key, 20)
         cases = {
             "GetModel": signed_requests(server, key, "GetModel", [{"ModelArn": a} for a in picks]),
             "ListModels": signed_requests(
@@ -340,14 +341,16 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
     return rows
 
 
-def _tokens(server: str, key: Any, count: int) -> list[str]:
+def next_tokens(server: str, key: Any, count: int, page_size: int = 25) -> list[str]:
     """NextTokens of the first pages (ListModels' later pages cost what its first does, by design)."""
     from support.api import Key, deepracer
 
     client = deepracer(server, Key("", key.access_key_id, key.secret_access_key))
     tokens, token = [], None
     for _ in range(count):
-        page = client.list_models(ModelType=RL, MaxResults=25, **({"NextToken": token} if token else {}))
+        page = client.list_models(
+            ModelType=RL, MaxResults=page_size, **({"NextToken": token} if token else {})
+        )
         token = page["NextToken"]
         tokens.append(token)
     return tokens
@@ -367,6 +370,18 @@ def _print_row(row: dict[str, Any]) -> None:
     )
 
 
+def registries(names: str, stack: ExitStack) -> Iterator[tuple[str, str | None]]:
+    """(name, URL) of each registry named ("sqlite": None, the caller's own file; "postgresql": a
+    throwaway database, dropped when `stack` closes)."""
+    for name in names.split(","):
+        url = None
+        if name == "postgresql":
+            from support.import_fixtures import pg_database
+
+            url = stack.enter_context(pg_database())
+        yield name, url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
@@ -377,12 +392,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="drm-api-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         rows = []
-        for name in args.registries.split(","):
-            url = None
-            if name == "postgresql":
-                from support.import_fixtures import pg_database
-
-                url = stack.enter_context(pg_database())
+        for name, url in registries(args.registries, stack):
             rows += bench_registry(name, url, args, work)
         print("\nGoals at 32 clients: GetModel >= 0.5x the floor's requests/s, p99 <= 50 ms")
         for row in rows:

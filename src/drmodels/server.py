@@ -6,8 +6,8 @@ jobs a stopped server left behind are resumed (when they run in its own pool; wi
 workers' sweep hands them out); on stop (SIGTERM) the server takes no more requests,
 finishes the ones it has, and leaves running jobs for the next start.
 
-To serve another face, build its app from the same Services and add it to MOUNTS (before the API,
-which answers every other path), e.g. `Mount("/console", create_console(services))`.
+Another face is built from the same Services and added to MOUNTS (before the API, which answers every
+other path): the web console is mounted at /console, and a browser's GET / is sent there.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from drmodels.api.app import create_api
 from drmodels.api.gate import Gate
 from drmodels.config import load_settings
 from drmodels.service.resume import resume_jobs
+from drmodels.web.app import PREFIX, BrowserRoot, create_console
 
 log = logging.getLogger("drmodels.server")
 
-MOUNTS: list[Callable[[bootstrap.Services], BaseRoute]] = []
-"""Faces mounted beside the API, each built from the services (the console: issue 16)."""
+MOUNTS: list[Callable[[bootstrap.Services], BaseRoute]] = [create_console]
+"""Faces mounted beside the API, each built from the services."""
 
 
 def create_app() -> Starlette:
@@ -50,6 +51,9 @@ def create_app() -> Starlette:
     routes = [mount(services) for mount in MOUNTS]
     routes += create_api(services)  # last: the API answers every other path
     gate = Middleware(
-        Gate, max_concurrent=settings.api_max_concurrent_requests, max_body=settings.api_max_body_bytes
+        Gate,
+        max_concurrent=settings.api_max_concurrent_requests,
+        max_body=settings.api_max_body_bytes,
+        own_limits=(PREFIX + "/",),  # the console bounds its uploads by DRMODELS_MODEL_MAX_BYTES
     )
-    return Starlette(routes=routes, middleware=[gate], lifespan=lifespan)
+    return Starlette(routes=routes, middleware=[gate, Middleware(BrowserRoot)], lifespan=lifespan)

@@ -7,8 +7,6 @@ worker thread into a temporary file (memory, then disk past 16 MiB) and streamed
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from typing import IO, Any
 
 from fastapi import APIRouter, Request
@@ -19,12 +17,10 @@ from drmodels.api.errors import AnsweredRoute
 from drmodels.api.gate import note
 from drmodels.bootstrap import Services
 from drmodels.registry.queries import ModelRecord
-from drmodels.service.assets import FILE_SUFFIX, Asset, check_asset, write_asset
+from drmodels.service.assets import Asset, check_asset, chunks, download_headers, spool_asset
 from drmodels.service.models import ModelService
 
 ROUTE = "/assets/{token}"
-SPOOL_BYTES = 16 * 1024 * 1024
-CHUNK = 1024 * 1024
 
 
 def asset_url(services: Services, base_url: str, account_id: str, model: ModelRecord, asset: Asset) -> str:
@@ -39,22 +35,7 @@ def asset_url(services: Services, base_url: str, account_id: str, model: ModelRe
 def _spool(services: Services, token: str) -> tuple[IO[bytes], int, str]:
     link = services.accounts.keyring.read_link(token)
     model = ModelService(services.deps, link["a"], services.settings.region).by_id(link["m"])
-    asset = Asset(link["k"])
-    out = tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115 (closed by _chunks once streamed)
-    try:
-        write_asset(services.deps, model, asset, out)  # type: ignore[arg-type]
-        size = out.tell()
-        out.seek(0)
-    except BaseException:
-        out.close()
-        raise
-    return out, size, f"{model.name}{FILE_SUFFIX[asset]}"
-
-
-def _chunks(out: IO[bytes]) -> Iterator[bytes]:
-    with out:
-        while chunk := out.read(CHUNK):
-            yield chunk
+    return spool_asset(services.deps, model, Asset(link["k"]))
 
 
 def router() -> APIRouter:
@@ -66,13 +47,7 @@ def router() -> APIRouter:
         services: Services = request.app.state.services
         out, size, filename = await run_in_threadpool(_spool, services, token)
         return StreamingResponse(
-            _chunks(out),
-            media_type="application/gzip",
-            headers={
-                "Content-Length": str(size),
-                "Content-Disposition": f'attachment; filename="{filename}"',
-                "Cache-Control": "no-store",
-            },
+            chunks(out), media_type="application/gzip", headers=download_headers(size, filename)
         )
 
     return api

@@ -26,10 +26,14 @@ def note(scope: Scope, **fields: str) -> None:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, max_concurrent: int, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_concurrent: int, max_body: int, own_limits: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_concurrent = max_concurrent
         self.max_body = max_body
+        self.own_limits = own_limits
+        """Path prefixes whose app limits bodies itself (the console's uploads)."""
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,13 +49,14 @@ class Gate:
                 status = message["status"]
             await send(message)
 
-        refused = self._refusal(scope)
+        bounded = not scope["path"].startswith(self.own_limits) if self.own_limits else True
+        refused = self._refusal(scope, bounded)
         if refused is not None:
             await _send(sending, refused)
         else:
             self.in_flight += 1
             try:
-                await self.app(scope, self._bounded(receive), sending)
+                await self.app(scope, self._bounded(receive) if bounded else receive, sending)
             finally:
                 self.in_flight -= 1
         state: dict[str, Any] = scope.get("state") or {}
@@ -64,14 +69,14 @@ class Gate:
             (time.perf_counter() - start) * 1000,
         )
 
-    def _refusal(self, scope: Scope) -> Answer | None:
+    def _refusal(self, scope: Scope, bounded: bool) -> Answer | None:
         if self.in_flight >= self.max_concurrent:
             return answer(
                 Throttled(
                     f"the server is working on {self.max_concurrent} requests already; retry with backoff"
                 )
             )
-        for name, value in scope["headers"]:
+        for name, value in scope["headers"] if bounded else ():
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
                 return answer(self._too_large(int(value)))
         return None

@@ -1,4 +1,5 @@
-"""`drmodels account create|list` and `drmodels account keys create|delete`: who may call the API.
+"""`drmodels account create|list|set-password` and `drmodels account keys create|delete`: who may call the
+API and sign in to the console.
 
 Secrets are printed once, when made, and never again; the registry keeps them encrypted.
 """
@@ -65,6 +66,26 @@ def create_account(
     _print_key(key, as_json, {"name": info.name})
 
 
+def set_password(
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="The web console's password ('-': read it from stdin; asked when left out).",
+        ),
+    ],
+    account: Account = DEFAULT_ACCOUNT,
+    data_dir: DataDir = None,
+) -> None:
+    """Set (or change) the password the account signs in to the web console with."""
+    accounts = _accounts(data_dir)
+    accounts.set_password(account, _password(password) or "")
+    Console().print(f"Password set for account {account}; it signs in at /console/login.")
+
+
 def list_accounts(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """Every account with its access key ids (never the secrets) and its number of models."""
     infos = _accounts(data_dir).list()
@@ -104,6 +125,7 @@ def delete_key(
 def register(app: typer.Typer) -> None:
     account_app.command("create")(create_account)
     account_app.command("list")(list_accounts)
+    account_app.command("set-password")(set_password)
     keys_app.command("create")(create_key)
     keys_app.command("delete")(delete_key)
     account_app.add_typer(keys_app, name="keys")

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from drmodels.registry.statuses import ModelStatus
 from drmodels.rules.limits import human_size
-from drmodels.rules.problems import CATALOGUE, Code, Problem
+from drmodels.rules.problems import Problem, entry_of
 from drmodels.rules.report import Report
 from drmodels.service.shapes import problems_of
 
@@ -93,7 +93,7 @@ def print_model(console: Console, model: Model) -> None:
                 f"{model.agent_algorithm}"
             )
     if model.error_code:
-        entry = CATALOGUE.get(Code(model.error_code)) if model.error_code in Code.__members__ else None
+        entry = entry_of(model.error_code)
         title = f"{entry.title} — {entry.action}" if entry else ""
         console.print(f"\n  [red]{model.error_code}[/] {escape(title)}")
         for p in problems_of(model):

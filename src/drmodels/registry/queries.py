@@ -123,6 +123,51 @@ _PAGES = {
 """The page statements, built once (4: each order, from the start or after a position)."""
 
 
+def _literal(text: str) -> str:
+    """`text` matched as itself in a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_models(
+    registry: Registry, account_id: str, status: str | None, name: str | None, offset: int, limit: int
+) -> tuple[Sequence[ModelRecord], int]:
+    """A page of the account's models, newest first, with a status and a part of the name (any case);
+    and how many match in all."""
+    where = [_MODELS.c.account_id == account_id]
+    if status:
+        where.append(_MODELS.c.status == status)
+    if name:
+        where.append(_MODELS.c.name.ilike(f"%{_literal(name)}%", escape="\\"))
+    page = (
+        sa.select(_MODELS)
+        .where(*where)
+        .order_by(_MODELS.c.creation_time.desc(), _MODELS.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    total = registry.rows(sa.select(sa.func.count()).select_from(_MODELS).where(*where), {})
+    return cast("Sequence[ModelRecord]", registry.rows(page, {})), int(total[0][0])
+
+
+def read_named(registry: Registry, account_id: str, names: Sequence[str]) -> Sequence[ModelRecord]:
+    """The account's models with these names (the others' left out)."""
+    if not names:
+        return []
+    found = sa.select(_MODELS).where(_MODELS.c.account_id == account_id, _MODELS.c.name.in_(list(names)))
+    return cast("Sequence[ModelRecord]", registry.rows(found, {}))
+
+
+def count_sources_under(registry: Registry, account_id: str, folder: str) -> int:
+    """How many of the account's models were imported from a path inside `folder`."""
+    escaped = _literal(folder.rstrip("/")) + "/%"
+    count = (
+        sa.select(sa.func.count())
+        .select_from(_MODELS)
+        .where(_MODELS.c.account_id == account_id, _MODELS.c.import_src_location.like(escaped, escape="\\"))
+    )
+    return int(registry.rows(count, {})[0][0])
+
+
 def read_model(registry: Registry, account_id: str, by: Literal["arn", "id"], key: str) -> ModelRecord | None:
     """One model of the account by ARN or id, read outside the ORM (the API's hot path)."""
     rows = registry.rows(_BY[by], {"account": account_id, "key": key})

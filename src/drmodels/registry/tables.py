@@ -1,5 +1,6 @@
 """Registry tables: accounts and their access keys, models (the API's `Model` shape) and their tags,
-import jobs, their runs, each model's history, and the schedule of periodic work shared by many workers."""
+import jobs, their runs, each model's history, the schedule of periodic work shared by many workers, and
+the console's sign-in sessions."""
 
 from __future__ import annotations
 
@@ -244,3 +245,17 @@ class ModelTag(Base):
     model_id: Mapped[str] = mapped_column(sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(255))
+
+
+class ConsoleSession(Base):
+    """A signed-in browser of the web console: revoked by deleting the row (sign-out, expiry)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    """SHA-256 of the session cookie's value (the cookie itself is never stored)."""
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(sa.String(64))
+    """The token every form of this session carries (synchronizer token)."""
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)

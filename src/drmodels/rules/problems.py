@@ -100,6 +100,11 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
 }
 
 
+def entry_of(code: str | None) -> CatalogueEntry | None:
+    """The spec's entry of a recorded error code (None for a code of ours, or none)."""
+    return CATALOGUE.get(Code(code)) if code is not None and code in Code.__members__ else None
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"

@@ -192,9 +192,12 @@ class AccountService:
             self._ensure(s, account_id).password_hash = hashed
 
     def check_password(self, name: str, password: str) -> str | None:
-        """The id of the account named `name` when `password` is its password, else None."""
+        """The id of the account named `name` (or with that 12-digit id) when `password` is its password,
+        else None."""
         with self.registry.session() as s:
             account = s.scalars(sa.select(Account).where(Account.name == name)).one_or_none()
+            if account is None and len(name) == 12 and name.isdigit():
+                account = s.get(Account, name)
             stored = account.password_hash if account is not None else None
             if account is None or stored is None:
                 _HASHER.hash(password)  # as long as a real check: no timing tells which names exist

@@ -8,10 +8,11 @@ service/secrets.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum, StrEnum
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from drmodels.registry.queries import ModelRecord
 from drmodels.rules import layout
@@ -49,6 +50,39 @@ def check_asset(deps: Deps, model: ModelRecord, asset: Asset) -> None:
         car_key(deps.store, model)
     elif asset is Asset.LOGS and not any(is_log_key(e["key"]) for e in model.manifest or []):
         raise NothingToDownload(f"model {model.name!r} has no logs, metrics or training params")
+
+
+SPOOL_BYTES = 16 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+def spool_asset(deps: Deps, model: ModelRecord, asset: Asset) -> tuple[IO[bytes], int, str]:
+    """The asset built into a temporary file (memory, then disk past SPOOL_BYTES), rewound: the file, its
+    size and the name to download it as. The caller streams it (`chunks`), which closes it."""
+    out = tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115 (closed by chunks once streamed)
+    try:
+        write_asset(deps, model, asset, out)  # type: ignore[arg-type]
+        size = out.tell()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out, size, f"{model.name}{FILE_SUFFIX[asset]}"
+
+
+def download_headers(size: int, filename: str) -> dict[str, str]:
+    """The headers of an asset's download (a .tar.gz of `size` bytes saved as `filename`)."""
+    return {
+        "Content-Length": str(size),
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+
+
+def chunks(out: IO[bytes]) -> Iterator[bytes]:
+    with out:
+        while chunk := out.read(CHUNK):
+            yield chunk
 
 
 def write_asset(deps: Deps, model: ModelRecord, asset: Asset, out: BinaryIO) -> None:

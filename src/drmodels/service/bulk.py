@@ -174,13 +174,7 @@ def bulk_import(
     import running here (each ends IMPORT_ERROR as interrupted, nothing kept) and the ones not
     started; the result says so (`interrupted`). Enqueued jobs go on in their workers.
     """
-    result = BulkResult()
-    job_ids: list[int] = []
-    for row in rows:
-        outcome, job_id = _accept(service, row, retry_failed)
-        result.rows.append(outcome)
-        if job_id is not None:
-            job_ids.append(job_id)
+    result, job_ids = accept_rows(service, rows, retry_failed=retry_failed)
     try:
         run_jobs(service.deps, job_ids, workers, listener, enqueue=enqueue)
     except KeyboardInterrupt:
@@ -190,6 +184,20 @@ def bulk_import(
         if outcome.action is not Action.REFUSED:
             outcome.model = models.get(outcome.row.name)
     return result
+
+
+def accept_rows(
+    service: ModelService, rows: list[Row], *, retry_failed: bool = False
+) -> tuple[BulkResult, list[int]]:
+    """Accept every row (a new import, a retry, skipped or refused): the outcomes, and the jobs to run."""
+    result = BulkResult()
+    job_ids: list[int] = []
+    for row in rows:
+        outcome, job_id = _accept(service, row, retry_failed)
+        result.rows.append(outcome)
+        if job_id is not None:
+            job_ids.append(job_id)
+    return result, job_ids
 
 
 def run_jobs(

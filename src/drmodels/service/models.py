@@ -19,12 +19,15 @@ from drmodels.registry.jobs import error_status, working_status
 from drmodels.registry.queries import (
     ModelRecord,
     account_models,
+    count_sources_under,
     ensure_account,
     find_model,
     lock_model,
     model_where,
     read_model,
+    read_named,
     read_page,
+    search_models,
 )
 from drmodels.registry.statuses import JobStatus, ModelStatus
 from drmodels.registry.tables import ImportJob, MigrationSource, Model, ModelEvent
@@ -256,3 +259,17 @@ class ModelService:
     def page(self, after: tuple[datetime, str] | None, descending: bool, limit: int) -> Sequence[ModelRecord]:
         """Up to `limit` models after a position (creation time, id), in creation order or its reverse."""
         return read_page(self.deps.registry, self.account_id, after, descending, limit)
+
+    def search(
+        self, status: str | None, name: str | None, offset: int, limit: int
+    ) -> tuple[Sequence[ModelRecord], int]:
+        """A page of the models with this status and a name containing `name`, newest first; the total."""
+        return search_models(self.deps.registry, self.account_id, status, name, offset, limit)
+
+    def named(self, names: Sequence[str]) -> Sequence[ModelRecord]:
+        """This account's models with these names (names it has not are left out)."""
+        return read_named(self.deps.registry, self.account_id, names)
+
+    def imported_from(self, folder: str) -> int:
+        """How many of this account's models were imported from a path inside `folder`."""
+        return count_sources_under(self.deps.registry, self.account_id, folder)

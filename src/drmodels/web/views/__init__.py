@@ -1,0 +1,9 @@
+"""The console's pages, one module each; ROUTES is every route, in the order they match."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from drmodels.web.views import bulk, imports, model, models, session
+
+ROUTES: list[BaseRoute] = [*session.ROUTES, *models.ROUTES, *model.ROUTES, *imports.ROUTES, *bulk.ROUTES]

@@ -1,0 +1,301 @@
+"""The console over plain HTTP (no browser): sign-in failures, the session cookie, CSRF refusals, one
+account never reaching another's models, escaping, upload limits, errors as pages, and GET / for
+browsers and for API clients."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from support.console import (
+    MAX_UPLOAD,
+    PASSWORD,
+    Console,
+    archive_of,
+    csrf_of,
+    http_session,
+)
+from support.import_fixtures import write_model
+
+
+def _login_page(session: requests.Session, console: Console) -> str:
+    return csrf_of(session.get(console.url + "/login").text)
+
+
+def _import(
+    session: requests.Session, csrf: str, console: Console, name: str, archive: Path, **fields: str
+) -> Any:
+    with archive.open("rb") as data:
+        return session.post(
+            console.url + "/import",
+            data={"csrf": csrf, "name": name, "action": "import", **fields},
+            files={"archive": (archive.name, data, "application/gzip")},
+            allow_redirects=False,
+        )
+
+
+def _ready(session: requests.Session, console: Console, name: str, timeout_s: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = session.get(console.url + "/statuses", params={"name": name}).json()["models"]
+        if (found and found[0]["status"] != "IMPORTING") or time.monotonic() > deadline:
+            return dict(found[0]) if found else {}
+        time.sleep(0.2)
+
+
+def test_sign_in_refuses_a_wrong_password_an_unknown_account_and_a_missing_token(console: Console) -> None:
+    session = requests.Session()
+    token = _login_page(session, console)
+    for account, password in (
+        (console.alice.name, "not the password"),
+        (f"nobody-{uuid.uuid4().hex[:6]}", PASSWORD),
+    ):
+        answer = session.post(
+            console.url + "/login", data={"csrf": token, "account": account, "password": password},
+            allow_redirects=False,
+        )  # fmt: skip
+        assert answer.status_code == 401
+        assert "Wrong account or password." in answer.text
+        assert "drmodels_session" not in answer.cookies
+    answer = session.post(
+        console.url + "/login",
+        data={"account": console.alice.name, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert "CsrfTokenMissing" in answer.text
+    by_id = session.post(
+        console.url + "/login",
+        data={"csrf": token, "account": console.alice.key.account_id, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert by_id.status_code == 303  # the account id signs in too
+
+
+def test_the_session_cookie_is_httponly_lax_and_sign_out_revokes_it(console: Console) -> None:
+    session = requests.Session()
+    token = _login_page(session, console)
+    answer = session.post(
+        console.url + "/login", data={"csrf": token, "account": console.alice.name, "password": PASSWORD},
+        allow_redirects=False,
+    )  # fmt: skip
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console/" in cookie
+    assert "Secure" not in cookie  # served over http here; over https it is Secure
+    value = answer.cookies["drmodels_session"]
+    csrf = csrf_of(session.get(console.url + "/models").text)
+    assert (
+        session.post(console.url + "/logout", data={"csrf": csrf}, allow_redirects=False).status_code == 303
+    )
+    replayed = requests.get(
+        console.url + "/models", cookies={"drmodels_session": value}, allow_redirects=False
+    )
+    assert replayed.status_code == 303 and "/console/login" in replayed.headers["location"]
+
+
+def test_every_post_without_its_csrf_token_is_refused_and_changes_nothing(
+    console: Console, worker: Any, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    name = f"kept-{uuid.uuid4().hex[:6]}"
+    archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
+    assert _import(session, csrf, console, name, archive).status_code == 303
+    assert _ready(session, console, name)["status"] == "READY"
+    for path in (f"/models/{name}/delete", f"/models/{name}/retry", "/logout"):
+        for data in ({}, {"csrf": "forged"}):
+            answer = session.post(console.url + path, data=data, allow_redirects=False)
+            assert answer.status_code == 403, path
+            assert "CsrfTokenMissing" in answer.text and "nothing was done" in answer.text
+    refused = _import(session, "forged", console, f"other-{uuid.uuid4().hex[:6]}", archive)
+    assert refused.status_code == 403
+    assert session.get(f"{console.url}/models/{name}").status_code == 200  # not deleted, still signed in
+    assert not list(
+        (console.server.data_dir / "uploads" / console.alice.key.account_id).glob("*/files/archive/m.tar.gz")
+    )[1:]
+
+
+def test_another_accounts_model_answers_404_everywhere(console: Console, worker: Any, tmp_path: Path) -> None:
+    alice, alice_csrf = http_session(console, console.alice)
+    name = f"alices-{uuid.uuid4().hex[:6]}"
+    archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
+    assert _import(alice, alice_csrf, console, name, archive).status_code == 303
+    assert _ready(alice, console, name)["status"] == "READY"
+    bob, bob_csrf = http_session(console, console.bob)
+    for path in (
+        f"/models/{name}",
+        f"/models/{name}/delete",
+        *(f"/models/{name}/download/{a}" for a in ("car", "virtual", "logs")),
+    ):
+        answer = bob.get(console.url + path)
+        assert answer.status_code == 404, path
+        assert "NotFound" in answer.text and name in answer.text
+    assert bob.post(f"{console.url}/models/{name}/delete", data={"csrf": bob_csrf}).status_code == 404
+    assert bob.get(console.url + "/statuses", params={"name": name}).json() == {"models": []}
+    assert name not in bob.get(console.url + "/models").text
+    assert alice.get(f"{console.url}/models/{name}/download/car").content[:2] == b"\x1f\x8b"
+
+
+def test_user_text_is_escaped(console: Console, worker: Any, tmp_path: Path) -> None:
+    session, csrf = http_session(console, console.alice)
+    name = f"escaped-{uuid.uuid4().hex[:6]}"
+    archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
+    description = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    assert _import(session, csrf, console, name, archive, description=description).status_code == 303
+    assert _ready(session, console, name)["status"] == "READY"  # the reward function is shown once READY
+    page = session.get(f"{console.url}/models/{name}")
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert '<span class="k">def</span>' in page.text  # the reward function, highlighted by Pygments
+    highlight = session.get(console.url + "/static/highlight.css")
+    assert highlight.status_code == 200 and ".highlight .k" in highlight.text
+    filtered = session.get(console.url + "/models", params={"name": '"><script>x</script>'})
+    assert filtered.status_code == 200 and "<script>x</script>" not in filtered.text
+
+
+def test_uploads_over_the_limit_bad_input_and_unknown_pages_are_pages_not_tracebacks(
+    console: Console, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    big = tmp_path / "big.tar.gz"
+    big.write_bytes(b"\x1f\x8b" + bytes(MAX_UPLOAD + 1024))
+    answer = _import(session, csrf, console, "too-big", big)
+    assert answer.status_code == 413
+    assert "UploadTooLarge" in answer.text and "DRMODELS_MODEL_MAX_BYTES" in answer.text
+    assert not list((console.server.data_dir / "uploads").rglob("big.tar.gz"))  # nothing kept
+    bad_name = _import(
+        session,
+        csrf,
+        console,
+        "no spaces allowed",
+        archive_of(write_model(tmp_path / "m"), tmp_path / "m.tar.gz"),
+    )
+    assert bad_name.status_code == 400 and "name" in bad_name.text
+    for path, status, code in (
+        ("/models/does-not-exist", 404, "NotFound"),
+        ("/models?status=SHINY", 400, "InvalidRequest"),
+        ("/models?page=zero", 400, "InvalidRequest"),
+        ("/no/such/page", 404, "NotFound"),
+        ("/models/x/download/everything", 404, "NotFound"),
+    ):
+        page = session.get(console.url + path)
+        assert page.status_code == status, path
+        assert code in page.text and "Traceback" not in page.text
+        assert page.headers["content-type"].startswith("text/html")
+    local = session.post(
+        console.url + "/import", data={"csrf": csrf, "name": "local", "action": "check", "s3_path": "/etc"},
+        files={"archive": ("", b"", "application/octet-stream")},
+    )  # fmt: skip
+    assert local.status_code == 400 and "must be an S3 location" in local.text
+
+
+def test_get_root_sends_browsers_to_the_console_and_leaves_the_api_alone(console: Console) -> None:
+    browser = requests.get(
+        console.server.url + "/", headers={"Accept": "text/html,*/*"}, allow_redirects=False
+    )
+    assert browser.status_code == 303 and browser.headers["location"] == "/console/"
+    api = requests.get(
+        console.server.url + "/", headers={"Accept": "application/json"}, allow_redirects=False
+    )
+    assert api.status_code != 303 and api.headers["content-type"].startswith("application/json")
+    signed_out = requests.get(console.url + "/models", allow_redirects=False)
+    assert (
+        signed_out.status_code == 303
+        and signed_out.headers["location"] == "/console/login?next=/console/models"
+    )
+
+
+def test_a_folder_upload_is_checked_as_a_folder_and_unsafe_names_are_refused(
+    console: Console, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "picked")
+    files = [
+        ("folder", (f"picked/{p.relative_to(folder).as_posix()}", p.read_bytes(), "application/octet-stream"))
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
+    checked = session.post(
+        console.url + "/import", data={"csrf": csrf, "name": "picked", "action": "check"}, files=files
+    )
+    assert checked.status_code == 200
+    assert "Importable" in checked.text and "picked/" in checked.text
+    uploads = console.server.data_dir / "uploads"
+    for evil in ("../escaped.json", "picked/../../escaped.json", "/etc/escaped.json", "a//b.json"):
+        refused = session.post(
+            console.url + "/import", data={"csrf": csrf, "name": "evil", "action": "check"},
+            files=[("folder", (evil, b"{}", "application/json"))],
+        )  # fmt: skip
+        assert refused.status_code == 400, evil
+        assert "is not a plain relative path" in refused.text
+    assert not list(console.server.data_dir.parent.rglob("escaped.json"))
+    assert not [p for p in uploads.rglob("*") if not p.resolve().is_relative_to(uploads.resolve())]
+
+
+def test_set_password_lets_the_default_account_sign_in_by_its_id(console: Console) -> None:
+    done = console.server.cli("account", "set-password", "--password", "-", stdin="the default's password\n")
+    assert done.returncode == 0, done.stderr
+    session = requests.Session()
+    token = _login_page(session, console)
+    signed = session.post(
+        console.url + "/login",
+        data={"csrf": token, "account": "000000000000", "password": "the default's password"},
+        allow_redirects=False,
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/models"
+    short = console.server.cli("account", "set-password", "--password", "-", stdin="x\n")
+    assert short.returncode != 0 and short.stderr.startswith("error:")
+
+
+def test_a_bulk_uploads_archives_stay_until_its_last_model_is_deleted(
+    console: Console, worker: Any, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    tag = uuid.uuid4().hex[:6]
+    names = [f"bulk-a-{tag}", f"bulk-b-{tag}"]
+    archives = [archive_of(write_model(tmp_path / n), tmp_path / f"{n}.tar.gz") for n in names]
+    manifest = "name;source\n" + "".join(f"{n};{a.name}\n" for n, a in zip(names, archives, strict=True))
+    answer = session.post(
+        console.url + "/bulk", data={"csrf": csrf},
+        files=[("manifest", ("m.csv", manifest.encode(), "text/csv")),
+               *(("archives", (a.name, a.read_bytes(), "application/gzip")) for a in archives)],
+        allow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    batch = (
+        console.server.data_dir
+        / "uploads"
+        / console.alice.key.account_id
+        / answer.headers["location"].split("/")[-1]
+    )
+    assert [_ready(session, console, n)["status"] for n in names] == ["READY", "READY"]
+    results = session.get(console.server.url + answer.headers["location"]).text
+    assert "2 of 2 finished" in results
+    assert session.post(f"{console.url}/models/{names[0]}/delete", data={"csrf": csrf}).status_code == 200
+    assert (batch / "batch" / archives[1].name).is_file()  # the other model still needs its archive
+    assert session.post(f"{console.url}/models/{names[1]}/delete", data={"csrf": csrf}).status_code == 200
+    assert not batch.exists()
+
+
+def test_check_shows_every_problem_and_registers_nothing(console: Console, tmp_path: Path) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "two-wrongs")
+    (folder / "model" / "model_metadata.json").unlink()
+    (folder / "ip" / "hyperparameters.json").write_text("{not json")
+    archive = archive_of(folder, tmp_path / "two-wrongs.tar.gz")
+    name = f"checked-{uuid.uuid4().hex[:6]}"
+    with archive.open("rb") as data:
+        page = session.post(
+            console.url + "/import", data={"csrf": csrf, "name": name, "action": "check"},
+            files={"archive": (archive.name, data, "application/gzip")},
+        )  # fmt: skip
+    assert page.status_code == 200
+    assert "Not importable" in page.text and "Check of two-wrongs.tar.gz" in page.text
+    assert page.text.count('class="problem error"') >= 2  # every problem, not the first
+    for words in ("FILE_DOES_NOT_EXIST", "File doesn&#39;t exist", "model/model_metadata.json", "Fix:"):
+        assert words in page.text, words
+    assert session.get(f"{console.url}/models/{name}").status_code == 404  # nothing registered

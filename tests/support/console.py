@@ -1,0 +1,82 @@
+"""The console tests' helpers: accounts with passwords, the running console, model archives, and a
+signed-in `requests` session that fills forms as a browser does (its CSRF token read from the page)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from support import api, workers
+
+PASSWORD = "a long console password"
+MAX_UPLOAD = 4 * 1024 * 1024
+"""DRMODELS_MODEL_MAX_BYTES of the console under test: the largest upload it takes."""
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    key: api.Key
+
+
+@dataclass
+class Console:
+    server: api.Server
+    pool: workers.Workers
+    alice: Account
+    bob: Account
+    bucket: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/console"
+
+
+def make_account(server: api.Server, name: str) -> Account:
+    """An account with a console password, made with the CLI as an operator makes one."""
+    done = server.cli("account", "create", "--name", name, "--password", "-", "--json", stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    return Account(name, api.Key(made["account_id"], made["access_key_id"], made["secret_access_key"]))
+
+
+def archive_of(folder: Path, target: Path) -> Path:
+    """A .tar.gz of a model folder (its top folder inside, as people pack one)."""
+    with tarfile.open(target, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return target
+
+
+def charted_model(root: Path) -> Path:
+    """A small model folder whose TrainingMetrics.json has real training and evaluation records."""
+    from drmodels.sample.control_files import training_metrics
+    from support.import_fixtures import write_model
+
+    folder = write_model(root)
+    (folder / "metrics" / "TrainingMetrics.json").write_text(json.dumps(training_metrics(7, 6)))
+    return folder
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def http_session(console: Console, account: Account) -> tuple[requests.Session, str]:
+    """A signed-in requests session and its CSRF token (as a browser holds them)."""
+    session = requests.Session()
+    page = session.get(console.url + "/login")
+    answer = session.post(
+        console.url + "/login",
+        data={"csrf": csrf_of(page.text), "account": account.name, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return session, csrf_of(session.get(console.url + "/models").text)
