@@ -25,7 +25,7 @@ from drmodels.api.app import create_api
 from drmodels.api.gate import Gate
 from drmodels.config import load_settings
 from drmodels.service.resume import resume_jobs
-from drmodels.web.app import PREFIX, BrowserRoot, create_console
+from drmodels.web.app import UPLOADS, BrowserRoot, create_console
 
 log = logging.getLogger("drmodels.server")
 
@@ -54,6 +54,6 @@ def create_app() -> Starlette:
         Gate,
         max_concurrent=settings.api_max_concurrent_requests,
         max_body=settings.api_max_body_bytes,
-        own_limits=(PREFIX + "/",),  # the console bounds its uploads by DRMODELS_MODEL_MAX_BYTES
+        own_limits=UPLOADS,  # the console bounds its uploads by DRMODELS_MODEL_MAX_BYTES
     )
     return Starlette(routes=routes, middleware=[gate, Middleware(BrowserRoot)], lifespan=lifespan)

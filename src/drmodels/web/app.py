@@ -38,6 +38,9 @@ from drmodels.web.uploads import UploadTooLarge
 
 log = logging.getLogger("drmodels.web")
 PREFIX = "/console"
+UPLOADS = (PREFIX + "/import", PREFIX + "/bulk")
+"""The routes that take uploads: their bodies are bounded by uploads.py (DRMODELS_MODEL_MAX_BYTES), every
+other console request by the API's body limit."""
 HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self' "
      b"'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "

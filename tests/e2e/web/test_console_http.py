@@ -191,6 +191,11 @@ def test_uploads_over_the_limit_bad_input_and_unknown_pages_are_pages_not_traceb
         files={"archive": ("", b"", "application/octet-stream")},
     )  # fmt: skip
     assert local.status_code == 400 and "must be an S3 location" in local.text
+    huge_form = requests.post(  # only the upload routes bound their own bodies
+        console.url + "/login", data={"account": "x" * (2 * 1024 * 1024), "password": "p"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert huge_form.status_code == 413
 
 
 def test_get_root_sends_browsers_to_the_console_and_leaves_the_api_alone(console: Console) -> None:
