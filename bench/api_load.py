@@ -342,7 +342,8 @@ def bench_registry(name: str, url: str | None, args: argparse.Namespace, work: P
 
 
 def next_tokens(server: str, key: Any, count: int, page_size: int = 25) -> list[str]:
-    """NextTokens of the first pages (ListModels' later pages cost what its first does, by design)."""
+    """NextTokens of the first pages, fewer when the models run out (ListModels' later pages cost what
+    its first does, by design)."""
     from support.api import Key, deepracer
 
     client = deepracer(server, Key("", key.access_key_id, key.secret_access_key))
@@ -351,7 +352,9 @@ def next_tokens(server: str, key: Any, count: int, page_size: int = 25) -> list[
         page = client.list_models(
             ModelType=RL, MaxResults=page_size, **({"NextToken": token} if token else {})
         )
-        token = page["NextToken"]
+        token = page.get("NextToken")
+        if token is None:
+            break
         tokens.append(token)
     return tokens
 
