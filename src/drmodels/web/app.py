@@ -174,9 +174,7 @@ def create_console(services: Services) -> BaseRoute:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(Unexpected)],
-        exception_handlers={
-            kind: _answer for kind in (DrmodelsError, SignInRequired, CsrfRefused, HTTPException)
-        },
+        exception_handlers={kind: _answer for kind in (DrmodelsError, HTTPException)},
     )
     app.state.console = console
     return Mount(PREFIX, app=app)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from drmodels.bootstrap import Services
+from drmodels.errors import Unauthorized
 from drmodels.rules.limits import human_size
 from drmodels.service.models import ModelService
 from drmodels.service.sessions import SESSION_LIFETIME, Session, SessionService
@@ -32,11 +33,11 @@ LOGIN_CSRF_COOKIE = "drmodels_login_csrf"
 CSRF_FIELD = "csrf"
 
 
-class SignInRequired(Exception):
+class SignInRequired(Unauthorized):
     """The page needs a signed-in session; the browser is sent to the sign-in page."""
 
 
-class CsrfRefused(Exception):
+class CsrfRefused(Unauthorized):
     """A POST without its form's CSRF token (or with another one)."""
 
 
