@@ -1,16 +1,22 @@
 """The console over plain HTTP (no browser): sign-in failures, the session cookie, CSRF refusals, one
-account never reaching another's models, escaping, upload limits, errors as pages, and GET / for
-browsers and for API clients."""
+account never reaching another's models (or migrations), escaping, upload limits, errors as pages, GET /
+for browsers and for API clients, the bill against `drmodels bill --json`, and when "Reset permissions
+and retry" is offered."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from support import servers
 from support.console import (
     MAX_UPLOAD,
     PASSWORD,
@@ -304,3 +310,164 @@ def test_check_shows_every_problem_and_registers_nothing(console: Console, tmp_p
     for words in ("FILE_DOES_NOT_EXIST", "File doesn&#39;t exist", "model/model_metadata.json", "Fix:"):
         assert words in page.text, words
     assert session.get(f"{console.url}/models/{name}").status_code == 404  # nothing registered
+
+
+def _migration_links(session: requests.Session, console: Console) -> list[str]:
+    return re.findall(r'href="/console/migrations/(\d+)"', session.get(console.url + "/migrations").text)
+
+
+def test_the_migration_cleanup_and_reset_forms_refuse_a_missing_csrf_token(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    session, _csrf = http_session(console, console.bob)
+    before = _migration_links(session, console)
+    role = seaweed.roles.migration
+    for path, data in (
+        ("/migrations", {"role_arn": role, "action": "start"}),
+        ("/migrations", {"role_arn": role, "action": "plan"}),
+        ("/cleanups", {"role_arn": role, "cutoff": "2020-01-01", "apply": "on"}),
+        ("/models/anything/reset", {}),
+    ):
+        for token in ({}, {"csrf": "forged"}):
+            answer = session.post(console.url + path, data={**data, **token}, allow_redirects=False)
+            assert answer.status_code == 403, path
+            assert "CsrfTokenMissing" in answer.text and "nothing was done" in answer.text
+    assert _migration_links(session, console) == before  # nothing was started
+
+
+def test_another_accounts_migration_and_cleanup_answer_404(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    alice, alice_csrf = http_session(console, console.alice)
+    missing = seaweed.roles.missing
+    started = alice.post(
+        console.url + "/migrations", data={"csrf": alice_csrf, "role_arn": missing, "action": "start"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    migration = started.headers["location"]
+    assert re.fullmatch(r"/console/migrations/\d+", migration)
+    cleaned = alice.post(
+        console.url + "/cleanups", data={"csrf": alice_csrf, "role_arn": missing, "cutoff": "2020-01-01"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert cleaned.status_code == 303, cleaned.text
+    cleanup = cleaned.headers["location"]
+    bob, _ = http_session(console, console.bob)
+    for path in (migration, migration + "/progress", cleanup, cleanup + "/progress"):
+        assert alice.get(console.server.url + path).status_code == 200, path
+        answer = bob.get(console.server.url + path)
+        assert answer.status_code == 404, path
+        assert "NotFound" in answer.text and console.bob.key.account_id in answer.text
+    assert migration.rsplit("/", 1)[1] not in _migration_links(bob, console)
+    for path in ("/migrations/99999999999", "/cleanups/0", "/migrations/x"):
+        assert bob.get(console.url + path).status_code == 404, path
+
+
+def test_a_migration_refused_before_it_starts_says_why_beside_the_form(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    for role, words in (("", "give the account&#39;s migration role"), ("not-an-arn", "role_arn")):
+        page = session.post(
+            console.url + "/migrations", data={"csrf": csrf, "role_arn": role, "action": "plan"}
+        )
+        assert page.status_code == 400 and words in page.text
+        assert 'id="role_arn"' in page.text and "drmodels policy role --migration" in page.text
+    role = seaweed.roles.migration_cleanup
+    future = session.post(
+        console.url + "/cleanups",
+        data={"csrf": csrf, "role_arn": role, "cutoff": "2999-01-01", "apply": "on"},
+    )
+    assert future.status_code == 400
+    assert "remove-source-after: the cutoff 2999-01-01 has not come" in future.text
+
+
+def _seed_june(console: Console, account_id: str) -> None:
+    """Usage of June 2021 written into the server's registry, as its jobs record it."""
+    from drmodels.registry.db import Registry, default_url
+    from drmodels.registry.tables import UsageRecord
+    from drmodels.rules.pricing import GIB
+
+    registry = Registry(default_url(console.server.data_dir), migrate=False)
+    try:
+        with registry.session() as s:
+            s.add_all([
+                UsageRecord(account_id=account_id, model_id="gone", kind="storage", size_bytes=20 * GIB,
+                            started_at=datetime(2021, 5, 3), ended_at=datetime(2021, 6, 16)),
+                UsageRecord(account_id=account_id, model_id="moved", kind="storage", size_bytes=3 * GIB,
+                            started_at=datetime(2021, 6, 20), migrated_at=datetime(2021, 6, 20)),
+                UsageRecord(account_id=account_id, model_id="moved", kind="migration",
+                            started_at=datetime(2021, 6, 20), ended_at=datetime(2021, 6, 20, 1, 30)),
+            ])  # fmt: skip
+    finally:
+        registry.close()
+
+
+def test_the_bill_page_gives_the_numbers_of_drmodels_bill_json(console: Console) -> None:
+    account_id = console.alice.key.account_id
+    _seed_june(console, account_id)
+    session, _ = http_session(console, console.alice)
+    page = session.get(console.url + "/bill", params={"month": "2021-06"})
+    assert page.status_code == 200
+    done = console.server.cli("bill", "--account", account_id, "--month", "2021-06", "--json")
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(done.stdout)
+    assert expected["complete"] and "The month is not over" not in page.text
+    shown = {
+        category: (Decimal(quantity), Decimal(amount))
+        for category, quantity, amount in re.findall(
+            r'<tr data-category="([^"]+)">.*?data-quantity="([^"]+)".*?data-amount="([^"]+)"', page.text, re.S
+        )
+    }
+    assert list(shown) == ["service use", "model storage"] == [line["category"] for line in expected["lines"]]
+    for line in expected["lines"]:
+        quantity, amount = shown[line["category"]]
+        assert (quantity, amount) == (Decimal(str(line["quantity"])), Decimal(str(line["amount"])))
+    total = re.search(r'id="bill-total" data-amount="([^"]+)"', page.text)
+    assert total and Decimal(total[1]) == Decimal(str(expected["total"])) > 0
+    assert shown["service use"][0] == Decimal("1.5")  # the migration's 1 h 30 min
+    points = re.search(r'<svg[^>]*id="chart-storage".*?<polyline[^>]*points="([^"]+)"', page.text, re.S)
+    assert points and len(points[1].split()) == len(expected["daily_storage"]) == 30
+    bob, _ = http_session(console, console.bob)
+    theirs = bob.get(console.url + "/bill", params={"month": "2021-06"}).text
+    assert re.search(r'id="bill-total" data-amount="0.00"', theirs)  # another account's usage is not theirs
+    now = session.get(console.url + "/bill")  # the current month: the bill so far
+    assert now.status_code == 200 and "The month is not over" in now.text
+
+
+def test_a_bad_month_is_a_400_page(console: Console) -> None:
+    session, _ = http_session(console, console.alice)
+    for month in ("June", "2021-13", "0000-01", "9999-12", "2021-6"):
+        page = session.get(console.url + "/bill", params={"month": month})
+        assert page.status_code == 400, month
+        assert "InvalidRequest" in page.text and "month" in page.text and "Traceback" not in page.text
+
+
+def test_reset_permissions_is_offered_only_for_the_codes_it_repairs_and_a_refusal_is_a_page(
+    console: Console, worker: Any, seaweed: servers.Seaweed, s3_admin: Any, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "no-reward")
+    (folder / "reward_function.py").unlink()
+    prefix = f"{uuid.uuid4().hex[:8]}/no-reward"
+    servers.upload_tree(s3_admin, folder, console.bucket, prefix)
+    name = f"noreward-{uuid.uuid4().hex[:6]}"
+    started = session.post(
+        console.url + "/import",
+        data={"csrf": csrf, "name": name, "action": "import", "s3_path": f"s3://{console.bucket}/{prefix}",
+              "role_arn": seaweed.roles.read},
+        files={"archive": ("", b"", "application/octet-stream")}, allow_redirects=False,
+    )  # fmt: skip
+    assert started.status_code == 303, started.text
+    failed = _ready(session, console, name)
+    assert (failed["status"], failed["error_code"]) == ("IMPORT_ERROR", "FILE_DOES_NOT_EXIST")
+    page = session.get(f"{console.url}/models/{name}").text
+    assert ">Update</button>" in page and "Reset permissions and retry" not in page
+    refused = session.post(f"{console.url}/models/{name}/reset", data={"csrf": csrf})
+    assert refused.status_code == 409 and "Conflict" in refused.text
+    assert "repairs ACCESS_DENIED_TO_BUCKET and ACCOUNT_RESOURCE_DOES_NOT_EXIST" in refused.text
+    assert "failed with FILE_DOES_NOT_EXIST" in refused.text
+    assert session.get(console.url + "/statuses", params={"name": name}).json()["models"][0]["status"] == (
+        "IMPORT_ERROR"
+    )  # nothing was retried
