@@ -7,6 +7,7 @@ import json
 import re
 import tarfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -80,3 +81,25 @@ def http_session(console: Console, account: Account) -> tuple[requests.Session, 
     )
     assert answer.status_code == 303, answer.text
     return session, csrf_of(session.get(console.url + "/models").text)
+
+
+def seed_june_2021(console: Console, account_id: str) -> None:
+    """Usage of June 2021 written into the server's registry as its jobs record usage: 20 GiB stored from
+    May to June 16, 3 GiB migrated on June 20 (free storage), 1 h 30 min of migration work."""
+    from drmodels.registry.db import Registry, default_url
+    from drmodels.registry.tables import UsageRecord
+    from drmodels.rules.pricing import GIB
+
+    registry = Registry(default_url(console.server.data_dir), migrate=False)
+    try:
+        with registry.session() as s:
+            s.add_all([
+                UsageRecord(account_id=account_id, model_id="gone", kind="storage", size_bytes=20 * GIB,
+                            started_at=datetime(2021, 5, 3), ended_at=datetime(2021, 6, 16)),
+                UsageRecord(account_id=account_id, model_id="moved", kind="storage", size_bytes=3 * GIB,
+                            started_at=datetime(2021, 6, 20), migrated_at=datetime(2021, 6, 20)),
+                UsageRecord(account_id=account_id, model_id="moved", kind="migration",
+                            started_at=datetime(2021, 6, 20), ended_at=datetime(2021, 6, 20, 1, 30)),
+            ])  # fmt: skip
+    finally:
+        registry.close()

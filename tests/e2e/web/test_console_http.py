@@ -9,7 +9,6 @@ import json
 import re
 import time
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from support.console import (
     archive_of,
     csrf_of,
     http_session,
+    seed_june_2021,
 )
 from support.import_fixtures import write_model
 
@@ -383,30 +383,9 @@ def test_a_migration_refused_before_it_starts_says_why_beside_the_form(
     assert "remove-source-after: the cutoff 2999-01-01 has not come" in future.text
 
 
-def _seed_june(console: Console, account_id: str) -> None:
-    """Usage of June 2021 written into the server's registry, as its jobs record it."""
-    from drmodels.registry.db import Registry, default_url
-    from drmodels.registry.tables import UsageRecord
-    from drmodels.rules.pricing import GIB
-
-    registry = Registry(default_url(console.server.data_dir), migrate=False)
-    try:
-        with registry.session() as s:
-            s.add_all([
-                UsageRecord(account_id=account_id, model_id="gone", kind="storage", size_bytes=20 * GIB,
-                            started_at=datetime(2021, 5, 3), ended_at=datetime(2021, 6, 16)),
-                UsageRecord(account_id=account_id, model_id="moved", kind="storage", size_bytes=3 * GIB,
-                            started_at=datetime(2021, 6, 20), migrated_at=datetime(2021, 6, 20)),
-                UsageRecord(account_id=account_id, model_id="moved", kind="migration",
-                            started_at=datetime(2021, 6, 20), ended_at=datetime(2021, 6, 20, 1, 30)),
-            ])  # fmt: skip
-    finally:
-        registry.close()
-
-
 def test_the_bill_page_gives_the_numbers_of_drmodels_bill_json(console: Console) -> None:
     account_id = console.alice.key.account_id
-    _seed_june(console, account_id)
+    seed_june_2021(console, account_id)
     session, _ = http_session(console, console.alice)
     page = session.get(console.url + "/bill", params={"month": "2021-06"})
     assert page.status_code == 200
