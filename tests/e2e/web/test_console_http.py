@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,9 @@ from support.console import (
     archive_of,
     csrf_of,
     http_session,
+    import_s3,
     seed_june_2021,
+    settled,
 )
 from support.import_fixtures import write_model
 
@@ -42,15 +43,6 @@ def _import(
             files={"archive": (archive.name, data, "application/gzip")},
             allow_redirects=False,
         )
-
-
-def _ready(session: requests.Session, console: Console, name: str, timeout_s: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = session.get(console.url + "/statuses", params={"name": name}).json()["models"]
-        if (found and found[0]["status"] != "IMPORTING") or time.monotonic() > deadline:
-            return dict(found[0]) if found else {}
-        time.sleep(0.2)
 
 
 def test_sign_in_refuses_a_wrong_password_an_unknown_account_and_a_missing_token(console: Console) -> None:
@@ -110,7 +102,7 @@ def test_every_post_without_its_csrf_token_is_refused_and_changes_nothing(
     name = f"kept-{uuid.uuid4().hex[:6]}"
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     assert _import(session, csrf, console, name, archive).status_code == 303
-    assert _ready(session, console, name)["status"] == "READY"
+    assert settled(session, console, name)["status"] == "READY"
     for path in (f"/models/{name}/delete", f"/models/{name}/retry", "/logout"):
         for data in ({}, {"csrf": "forged"}):
             answer = session.post(console.url + path, data=data, allow_redirects=False)
@@ -129,7 +121,7 @@ def test_another_accounts_model_answers_404_everywhere(console: Console, worker:
     name = f"alices-{uuid.uuid4().hex[:6]}"
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     assert _import(alice, alice_csrf, console, name, archive).status_code == 303
-    assert _ready(alice, console, name)["status"] == "READY"
+    assert settled(alice, console, name)["status"] == "READY"
     bob, bob_csrf = http_session(console, console.bob)
     for path in (
         f"/models/{name}",
@@ -151,7 +143,7 @@ def test_user_text_is_escaped(console: Console, worker: Any, tmp_path: Path) -> 
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     description = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     assert _import(session, csrf, console, name, archive, description=description).status_code == 303
-    assert _ready(session, console, name)["status"] == "READY"  # the reward function is shown once READY
+    assert settled(session, console, name)["status"] == "READY"  # the reward function is shown once READY
     page = session.get(f"{console.url}/models/{name}")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
@@ -283,7 +275,7 @@ def test_a_bulk_uploads_archives_stay_until_its_last_model_is_deleted(
         / console.alice.key.account_id
         / answer.headers["location"].split("/")[-1]
     )
-    assert [_ready(session, console, n)["status"] for n in names] == ["READY", "READY"]
+    assert [settled(session, console, n)["status"] for n in names] == ["READY", "READY"]
     results = session.get(console.server.url + answer.headers["location"]).text
     assert "2 of 2 finished" in results
     assert session.post(f"{console.url}/models/{names[0]}/delete", data={"csrf": csrf}).status_code == 200
@@ -432,14 +424,9 @@ def test_reset_permissions_is_offered_only_for_the_codes_it_repairs_and_a_refusa
     prefix = f"{uuid.uuid4().hex[:8]}/no-reward"
     servers.upload_tree(s3_admin, folder, console.bucket, prefix)
     name = f"noreward-{uuid.uuid4().hex[:6]}"
-    started = session.post(
-        console.url + "/import",
-        data={"csrf": csrf, "name": name, "action": "import", "s3_path": f"s3://{console.bucket}/{prefix}",
-              "role_arn": seaweed.roles.read},
-        files={"archive": ("", b"", "application/octet-stream")}, allow_redirects=False,
-    )  # fmt: skip
+    started = import_s3(session, csrf, console, name, f"s3://{console.bucket}/{prefix}", seaweed.roles.read)
     assert started.status_code == 303, started.text
-    failed = _ready(session, console, name)
+    failed = settled(session, console, name)
     assert (failed["status"], failed["error_code"]) == ("IMPORT_ERROR", "FILE_DOES_NOT_EXIST")
     page = session.get(f"{console.url}/models/{name}").text
     assert ">Update</button>" in page and "Reset permissions and retry" not in page

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from drmodels.rules.permissions import BUCKET_POLICY_SID
-from support import api, servers, workers
-from support.console import MAX_UPLOAD, Console, http_session, make_account, seed_june_2021
+from support import api, servers
+from support.console import Console, http_session, import_s3, running_console, seed_june_2021, settled
 from support.migration_account import MIGRATION_SESSION, broken, deny_policy, good_model, under
 
 pytestmark = pytest.mark.servers
@@ -41,29 +39,18 @@ def console(
     sw: servers.Seaweed, moto_iam: servers.Moto, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
     """This module's console (it stands in for conftest's): the repairs' IAM on moto, the service
-    principal the repaired bucket policy names being the importer's identity, as in the doctor's tests."""
-    root = tmp_path_factory.mktemp("console-migration")
-    data = root / "data"
-    with workers.broker("redis") as broker:
-        env = api.server_env(
-            data, sw.env(sw.importer), import_deep="false", model_max_bytes=str(MAX_UPLOAD),
-            service_principal=servers.IMPORTER_ARN,
-        )  # fmt: skip
-        env["AWS_ENDPOINT_URL_IAM"] = moto_iam.endpoint
-        env.update(broker.env())
-        pool = workers.Workers(broker, env, root)
-        bucket = f"web-deepracer-{uuid.uuid4().hex[:8]}"
-        admin = servers.s3_client(sw)
-        for prefix, files in {"good-0/": good_model(), "good-1/": good_model(extras=False)}.items():
-            servers.put_objects(admin, bucket, "", under(prefix, files))
-        servers.put_objects(admin, bucket, "", under("no-reward/", broken("FILE_DOES_NOT_EXIST")))
-        try:
-            with api.serve(data, env) as server:
-                suffix = uuid.uuid4().hex[:6]
-                alice, bob = (make_account(server, f"{who}-{suffix}") for who in ("mover", "other"))
-                yield Console(server, pool, alice, bob, bucket)
-        finally:
-            pool.stop_all()
+    principal the repaired bucket policy names being the importer's identity, as in the doctor's tests;
+    an account's `*deepracer*` bucket with two good models and one without its reward function."""
+    bucket = f"web-deepracer-{uuid.uuid4().hex[:8]}"
+    admin = servers.s3_client(sw)
+    for prefix, files in {"good-0/": good_model(), "good-1/": good_model(extras=False)}.items():
+        servers.put_objects(admin, bucket, "", under(prefix, files))
+    servers.put_objects(admin, bucket, "", under("no-reward/", broken("FILE_DOES_NOT_EXIST")))
+    with running_console(
+        sw, tmp_path_factory.mktemp("console-migration"), bucket, ("mover", "other"),
+        env={"AWS_ENDPOINT_URL_IAM": moto_iam.endpoint}, service_principal=servers.IMPORTER_ARN,
+    ) as running:  # fmt: skip
+        yield running
 
 
 def shot(page: Any, shots: Path, name: str) -> None:
@@ -159,22 +146,6 @@ def test_a_migration_started_in_the_browser_ends_live_with_its_models_ready_then
     shot(page, shots, "26-bill-2021-06")
 
 
-def _until(check: Callable[[], dict[str, Any] | None], what: str, timeout_s: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while (found := check()) is None:
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return found
-
-
-def _settled(session: requests.Session, console: Console, name: str) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        models = session.get(console.url + "/statuses", params={"name": name}).json()["models"]
-        return dict(models[0]) if models and models[0]["status"] != "IMPORTING" else None
-
-    return _until(check, f"{name} to end its import")
-
-
 def test_reset_permissions_and_retry_restores_the_bucket_policy_then_the_model_is_ready(
     console: Console, worker: Any, sw: servers.Seaweed
 ) -> None:
@@ -187,14 +158,9 @@ def test_reset_permissions_and_retry_restores_the_bucket_policy_then_the_model_i
     session, csrf = http_session(console, console.bob)
     name = f"denied-{uuid.uuid4().hex[:6]}"
     try:
-        started = session.post(
-            console.url + "/import",
-            data={"csrf": csrf, "name": name, "action": "import", "s3_path": f"s3://{bucket}/models/m1/",
-                  "role_arn": sw.roles.migration},
-            files={"archive": ("", b"", "application/octet-stream")}, allow_redirects=False,
-        )  # fmt: skip
+        started = import_s3(session, csrf, console, name, f"s3://{bucket}/models/m1/", sw.roles.migration)
         assert started.status_code == 303, started.text
-        failed = _settled(session, console, name)
+        failed = settled(session, console, name)
         assert (failed["status"], failed["error_code"]) == ("IMPORT_ERROR", "ACCESS_DENIED_TO_BUCKET")
         assert "Reset permissions and retry" in session.get(f"{console.url}/models/{name}").text
 
@@ -204,7 +170,7 @@ def test_reset_permissions_and_retry_restores_the_bucket_policy_then_the_model_i
         repaired = session.post(f"{console.url}/models/{name}/reset", data={"csrf": csrf})
         assert repaired.status_code == 200, repaired.text
         assert f"Repaired:</strong> restored the bucket policy of {bucket}" in repaired.text
-        assert _settled(session, console, name)["status"] == "READY"
+        assert settled(session, console, name)["status"] == "READY"
         restored = json.loads(admin.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
         assert [st.get("Sid") for st in restored] == [BUCKET_POLICY_SID]
         again = session.post(f"{console.url}/models/{name}/reset", data={"csrf": csrf})
