@@ -23,6 +23,7 @@ from support.console import (
     csrf_of,
     http_session,
     import_s3,
+    make_account,
     seed_june_2021,
     settled,
 )
@@ -308,6 +309,14 @@ def _migration_links(session: requests.Session, console: Console) -> list[str]:
     return re.findall(r'href="/console/migrations/(\d+)"', session.get(console.url + "/migrations").text)
 
 
+def _start_migration(session: requests.Session, csrf: str, console: Console, role: str) -> requests.Response:
+    return session.post(
+        console.url + "/migrations",
+        data={"csrf": csrf, "role_arn": role, "action": "start"},
+        allow_redirects=False,
+    )
+
+
 def test_the_migration_cleanup_and_reset_forms_refuse_a_missing_csrf_token(
     console: Console, seaweed: servers.Seaweed
 ) -> None:
@@ -332,10 +341,7 @@ def test_another_accounts_migration_and_cleanup_answer_404(
 ) -> None:
     alice, alice_csrf = http_session(console, console.alice)
     missing = seaweed.roles.missing
-    started = alice.post(
-        console.url + "/migrations", data={"csrf": alice_csrf, "role_arn": missing, "action": "start"},
-        allow_redirects=False,
-    )  # fmt: skip
+    started = _start_migration(alice, alice_csrf, console, missing)
     assert started.status_code == 303, started.text
     migration = started.headers["location"]
     assert re.fullmatch(r"/console/migrations/\d+", migration)
@@ -437,3 +443,32 @@ def test_reset_permissions_is_offered_only_for_the_codes_it_repairs_and_a_refusa
     assert session.get(console.url + "/statuses", params={"name": name}).json()["models"][0]["status"] == (
         "IMPORT_ERROR"
     )  # nothing was retried
+
+
+def test_a_second_migration_with_another_role_while_one_runs_is_the_services_conflict(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    from drmodels.clock import utcnow
+    from drmodels.registry import account_jobs
+    from drmodels.registry.db import Registry, default_url
+    from drmodels.service.jobs import worker_id
+
+    console.pool.stop_all()  # no worker: the migration stays QUEUED until this test holds it
+    account = make_account(console.server, f"mover-{uuid.uuid4().hex[:6]}")
+    session, csrf = http_session(console, account)
+    first = _start_migration(session, csrf, console, seaweed.roles.missing)
+    job_id = int(first.headers["location"].rsplit("/", 1)[1])
+    registry = Registry(default_url(console.server.data_dir), migrate=False)
+    holder = worker_id()  # this live process holds it, as a worker running it would
+    try:
+        assert account_jobs.claim(registry, job_id, holder, utcnow(), lambda _job: False) is not None
+        again = _start_migration(session, csrf, console, seaweed.roles.read)
+        assert again.status_code == 409 and "Conflict" in again.text
+        assert f"migration {job_id} of account {account.key.account_id} is running with role" in again.text
+        same = _start_migration(session, csrf, console, seaweed.roles.missing)
+        assert (
+            same.headers["location"] == first.headers["location"]
+        )  # the same role: that migration, followed
+    finally:
+        account_jobs.finish(registry, job_id, holder, None, utcnow(), error=("TEST", "ended by the test"))
+        registry.close()
