@@ -75,6 +75,7 @@ def test_a_migration_started_in_the_browser_ends_live_with_its_models_ready_then
 
     page.get_by_role("button", name="Start migration").click()
     page.wait_for_url(re.compile(r".*/console/migrations/\d+$"))
+    migration = "/migrations/" + page.url.rsplit("/", 1)[1]
     status = page.locator("#migration-status")
     expect(status).to_have_text("QUEUED")
     page.evaluate("window.stayed = 'the same page'")
@@ -144,6 +145,12 @@ def test_a_migration_started_in_the_browser_ends_live_with_its_models_ready_then
         "peak 20 GB on day 1", use_inner_text=False
     )
     shot(page, shots, "26-bill-2021-06")
+
+    narrow = sign_in(console.alice, width=375)
+    for path, label in ((migration, "27-migration-375px"), ("/bill?month=2021-06", "28-bill-375px")):
+        narrow.goto(console.url + path)
+        assert narrow.evaluate("document.documentElement.scrollWidth") <= 375, path
+        shot(narrow, shots, label)
 
 
 def test_reset_permissions_and_retry_restores_the_bucket_policy_then_the_model_is_ready(
