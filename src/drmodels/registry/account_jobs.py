@@ -20,6 +20,8 @@ from drmodels.registry.statuses import JobStatus
 from drmodels.registry.tables import Account, AccountJob
 
 FINISHED = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value)
+MAX_ID = 2**31 - 1
+"""Job ids are 32-bit integers in the registry: a larger one names no job."""
 
 
 def ensure_account(registry: Registry, account_id: str, now: datetime) -> None:
@@ -63,8 +65,23 @@ def unfinished(registry: Registry, account_id: str, kind: str) -> list[AccountJo
         )
 
 
+def recent(registry: Registry, account_id: str, kind: str, limit: int) -> list[AccountJob]:
+    """The account's latest `limit` jobs of this kind, newest first."""
+    with registry.session() as s:
+        return list(
+            s.scalars(
+                sa.select(AccountJob)
+                .where(AccountJob.account_id == account_id, AccountJob.kind == kind)
+                .order_by(AccountJob.id.desc())
+                .limit(limit)
+            )
+        )
+
+
 def get(registry: Registry, account_id: str, job_id: int, kind: str) -> AccountJob:
     """The job, only within its account (another account's job is NotFound, like a missing one)."""
+    if not 1 <= job_id <= MAX_ID:
+        raise NotFound(f"no {kind} {job_id} in account {account_id}")
     with registry.session() as s:
         job = s.get(AccountJob, job_id)
         if job is None or job.account_id != account_id or job.kind != kind:

@@ -27,6 +27,7 @@ STORAGE = "storage"
 SERVICE_USE = "service use"
 MODEL_STORAGE = "model storage"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+LAST_YEAR = 9998
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def parse_month(month: str) -> date:
     match = _MONTH.match(month)
     if match is None or not 1 <= int(match[2]) <= 12:
         raise InvalidRequest("month", f"a month is written YYYY-MM (for example 2020-07); got {month!r}")
+    if not 1 <= int(match[1]) <= LAST_YEAR:  # a month whose next month a date can hold
+        raise InvalidRequest("month", f"a month from 0001-01 to {LAST_YEAR}-12; got {month!r}")
     return date(int(match[1]), int(match[2]), 1)
 
 

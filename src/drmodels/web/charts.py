@@ -1,6 +1,7 @@
-"""The model page's training curves as server-rendered SVG: reward and completion per iteration, evaluation
-trials. Pure: ModelMetrics in, complete accessible <svg> elements out (no script, no inline style, so a
-strict Content-Security-Policy holds; colours are presentation attributes, classes are for the page's CSS).
+"""The console's charts as server-rendered SVG: the model page's reward and completion per iteration and
+evaluation trials, the bill page's storage per day. Pure: ModelMetrics (or a Bill) in, complete accessible
+<svg> elements out (no script, no inline style, so a strict Content-Security-Policy holds; colours are
+presentation attributes, classes are for the page's CSS).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 from drmodels.rules.metrics import IterationMean, ModelMetrics
+from drmodels.rules.pricing import Bill
 
 WIDTH, HEIGHT = 420, 270
 """The viewBox: at 375 px wide (the page's CSS `max-width: 100%; height: auto` shrinks it) the 13-unit
@@ -361,3 +363,46 @@ def _evaluation_chart(metrics: ModelMetrics) -> Chart | None:
     series = [completion, lap] if laps else [completion]
     xs = [float(t.number) for t in trials]
     return Chart(chart_id, title, render_svg(chart_id, title, summary, "Trial", xs, left, series, right))
+
+
+# ---------------------------------------------------------------- the bill's daily storage
+
+STORED = ("#0072b2", "")
+FREE = ("#009e73", "6 4")
+STORAGE_UNITS = (("GB", 1), ("MB", 1024), ("KB", 1024 * 1024))
+"""The chart's unit: the largest in which the month's peak is at least 1 (GB = 2^30 bytes, as billed)."""
+
+
+def _storage_unit(peak: float) -> tuple[str, int]:
+    if peak == 0:
+        return STORAGE_UNITS[0]
+    return next((u for u in STORAGE_UNITS if peak * u[1] >= 1), STORAGE_UNITS[-1])
+
+
+def render_daily_storage(bill: Bill) -> Chart | None:
+    """The bill page's chart: average model storage per day of the month so far (and the part free for
+    migrated models, when there is one); None before the month's first day."""
+    if not bill.daily:
+        return None
+    chart_id, title = "chart-storage", f"Model storage per day, {bill.month}"
+    peak = float(max(d.gb for d in bill.daily))
+    unit, scale = _storage_unit(peak)
+    days = [float(d.day.day) for d in bill.daily]
+    stored = Series(
+        "stored", "Stored", tuple((x, float(d.gb) * scale) for x, d in zip(days, bill.daily, strict=True)),
+        STORED, unit=f" {unit}",
+    )  # fmt: skip
+    series = [stored]
+    if any(d.free_gb for d in bill.daily):
+        free = tuple((x, float(d.free_gb) * scale) for x, d in zip(days, bill.daily, strict=True))
+        series.append(Series("free", "Free (migrated)", free, FREE, unit=f" {unit}"))
+    top = max(stored.points, key=lambda p: p[1] or 0.0)
+    summary = (
+        f"Average model storage per day on {len(days)} day{'s' if len(days) != 1 else ''} of {bill.month}: "
+        f"peak {fmt(top[1] or 0.0)} {unit} on day {fmt(top[0])}, "
+        f"last {fmt(stored.points[-1][1] or 0.0)} {unit} on day {fmt(stored.points[-1][0])}."
+    )
+    axis = _axis_for(
+        f"Stored ({unit}, daily average)", [y for s in series for _, y in s.points if y is not None]
+    )
+    return Chart(chart_id, title, render_svg(chart_id, title, summary, "Day", days, axis, series))

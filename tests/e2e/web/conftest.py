@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from support import api, servers, workers
-from support.console import MAX_UPLOAD, PASSWORD, Account, Console, make_account
+from support.console import PASSWORD, Account, Console, running_console
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -36,24 +36,13 @@ CHROMIUM_ARGS = [
 def console(
     seaweed: servers.Seaweed, s3_admin: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
-    root = tmp_path_factory.mktemp("console")
-    data = root / "data"
-    with workers.broker("redis") as broker:
-        env = api.server_env(
-            data, seaweed.env(seaweed.importer), import_deep="false", model_max_bytes=str(MAX_UPLOAD)
-        )
-        env.update(broker.env())
-        pool = workers.Workers(broker, env, root)
-        bucket = f"drm-web-{uuid.uuid4().hex[:10]}"
-        s3_admin.create_bucket(Bucket=bucket)
-        try:
-            with api.serve(data, env) as server:
-                suffix = uuid.uuid4().hex[:6]
-                alice, bob = (make_account(server, f"{who}-{suffix}") for who in ("alice", "bob"))
-                yield Console(server, pool, alice, bob, bucket)
-        finally:
-            pool.stop_all()
-            api.drop_bucket(s3_admin, bucket)
+    bucket = f"drm-web-{uuid.uuid4().hex[:10]}"
+    s3_admin.create_bucket(Bucket=bucket)
+    try:
+        with running_console(seaweed, tmp_path_factory.mktemp("console"), bucket) as running:
+            yield running
+    finally:
+        api.drop_bucket(s3_admin, bucket)
 
 
 @pytest.fixture

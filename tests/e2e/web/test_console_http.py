@@ -1,16 +1,20 @@
 """The console over plain HTTP (no browser): sign-in failures, the session cookie, CSRF refusals, one
-account never reaching another's models, escaping, upload limits, errors as pages, and GET / for
-browsers and for API clients."""
+account never reaching another's models (or migrations), escaping, upload limits, errors as pages, GET /
+for browsers and for API clients, the bill against `drmodels bill --json`, and when "Reset permissions
+and retry" is offered."""
 
 from __future__ import annotations
 
-import time
+import json
+import re
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from support import servers
 from support.console import (
     MAX_UPLOAD,
     PASSWORD,
@@ -18,6 +22,10 @@ from support.console import (
     archive_of,
     csrf_of,
     http_session,
+    import_s3,
+    make_account,
+    seed_june_2021,
+    settled,
 )
 from support.import_fixtures import write_model
 
@@ -36,15 +44,6 @@ def _import(
             files={"archive": (archive.name, data, "application/gzip")},
             allow_redirects=False,
         )
-
-
-def _ready(session: requests.Session, console: Console, name: str, timeout_s: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = session.get(console.url + "/statuses", params={"name": name}).json()["models"]
-        if (found and found[0]["status"] != "IMPORTING") or time.monotonic() > deadline:
-            return dict(found[0]) if found else {}
-        time.sleep(0.2)
 
 
 def test_sign_in_refuses_a_wrong_password_an_unknown_account_and_a_missing_token(console: Console) -> None:
@@ -104,7 +103,7 @@ def test_every_post_without_its_csrf_token_is_refused_and_changes_nothing(
     name = f"kept-{uuid.uuid4().hex[:6]}"
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     assert _import(session, csrf, console, name, archive).status_code == 303
-    assert _ready(session, console, name)["status"] == "READY"
+    assert settled(session, console, name)["status"] == "READY"
     for path in (f"/models/{name}/delete", f"/models/{name}/retry", "/logout"):
         for data in ({}, {"csrf": "forged"}):
             answer = session.post(console.url + path, data=data, allow_redirects=False)
@@ -123,7 +122,7 @@ def test_another_accounts_model_answers_404_everywhere(console: Console, worker:
     name = f"alices-{uuid.uuid4().hex[:6]}"
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     assert _import(alice, alice_csrf, console, name, archive).status_code == 303
-    assert _ready(alice, console, name)["status"] == "READY"
+    assert settled(alice, console, name)["status"] == "READY"
     bob, bob_csrf = http_session(console, console.bob)
     for path in (
         f"/models/{name}",
@@ -145,7 +144,7 @@ def test_user_text_is_escaped(console: Console, worker: Any, tmp_path: Path) -> 
     archive = archive_of(write_model(tmp_path / name), tmp_path / "m.tar.gz")
     description = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     assert _import(session, csrf, console, name, archive, description=description).status_code == 303
-    assert _ready(session, console, name)["status"] == "READY"  # the reward function is shown once READY
+    assert settled(session, console, name)["status"] == "READY"  # the reward function is shown once READY
     page = session.get(f"{console.url}/models/{name}")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
@@ -277,7 +276,7 @@ def test_a_bulk_uploads_archives_stay_until_its_last_model_is_deleted(
         / console.alice.key.account_id
         / answer.headers["location"].split("/")[-1]
     )
-    assert [_ready(session, console, n)["status"] for n in names] == ["READY", "READY"]
+    assert [settled(session, console, n)["status"] for n in names] == ["READY", "READY"]
     results = session.get(console.server.url + answer.headers["location"]).text
     assert "2 of 2 finished" in results
     assert session.post(f"{console.url}/models/{names[0]}/delete", data={"csrf": csrf}).status_code == 200
@@ -304,3 +303,172 @@ def test_check_shows_every_problem_and_registers_nothing(console: Console, tmp_p
     for words in ("FILE_DOES_NOT_EXIST", "File doesn&#39;t exist", "model/model_metadata.json", "Fix:"):
         assert words in page.text, words
     assert session.get(f"{console.url}/models/{name}").status_code == 404  # nothing registered
+
+
+def _migration_links(session: requests.Session, console: Console) -> list[str]:
+    return re.findall(r'href="/console/migrations/(\d+)"', session.get(console.url + "/migrations").text)
+
+
+def _start_migration(session: requests.Session, csrf: str, console: Console, role: str) -> requests.Response:
+    return session.post(
+        console.url + "/migrations",
+        data={"csrf": csrf, "role_arn": role, "action": "start"},
+        allow_redirects=False,
+    )
+
+
+def test_the_migration_cleanup_and_reset_forms_refuse_a_missing_csrf_token(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    session, _csrf = http_session(console, console.bob)
+    before = _migration_links(session, console)
+    role = seaweed.roles.migration
+    for path, data in (
+        ("/migrations", {"role_arn": role, "action": "start"}),
+        ("/migrations", {"role_arn": role, "action": "plan"}),
+        ("/cleanups", {"role_arn": role, "cutoff": "2020-01-01", "apply": "on"}),
+        ("/models/anything/reset", {}),
+    ):
+        for token in ({}, {"csrf": "forged"}):
+            answer = session.post(console.url + path, data={**data, **token}, allow_redirects=False)
+            assert answer.status_code == 403, path
+            assert "CsrfTokenMissing" in answer.text and "nothing was done" in answer.text
+    assert _migration_links(session, console) == before  # nothing was started
+
+
+def test_another_accounts_migration_and_cleanup_answer_404(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    alice, alice_csrf = http_session(console, console.alice)
+    missing = seaweed.roles.missing
+    started = _start_migration(alice, alice_csrf, console, missing)
+    assert started.status_code == 303, started.text
+    migration = started.headers["location"]
+    assert re.fullmatch(r"/console/migrations/\d+", migration)
+    cleaned = alice.post(
+        console.url + "/cleanups", data={"csrf": alice_csrf, "role_arn": missing, "cutoff": "2020-01-01"},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert cleaned.status_code == 303, cleaned.text
+    cleanup = cleaned.headers["location"]
+    bob, _ = http_session(console, console.bob)
+    for path in (migration, migration + "/progress", cleanup, cleanup + "/progress"):
+        assert alice.get(console.server.url + path).status_code == 200, path
+        answer = bob.get(console.server.url + path)
+        assert answer.status_code == 404, path
+        assert "NotFound" in answer.text and console.bob.key.account_id in answer.text
+    assert migration.rsplit("/", 1)[1] not in _migration_links(bob, console)
+    for path in ("/migrations/99999999999", "/cleanups/0", "/migrations/x"):
+        assert bob.get(console.url + path).status_code == 404, path
+
+
+def test_a_migration_refused_before_it_starts_says_why_beside_the_form(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    for role, words in (("", "give the account&#39;s migration role"), ("not-an-arn", "role_arn")):
+        page = session.post(
+            console.url + "/migrations", data={"csrf": csrf, "role_arn": role, "action": "plan"}
+        )
+        assert page.status_code == 400 and words in page.text
+        assert 'id="role_arn"' in page.text and "drmodels policy role --migration" in page.text
+    role = seaweed.roles.migration_cleanup
+    future = session.post(
+        console.url + "/cleanups",
+        data={"csrf": csrf, "role_arn": role, "cutoff": "2999-01-01", "apply": "on"},
+    )
+    assert future.status_code == 400
+    assert "remove-source-after: the cutoff 2999-01-01 has not come" in future.text
+
+
+def test_the_bill_page_gives_the_numbers_of_drmodels_bill_json(console: Console) -> None:
+    account_id = console.alice.key.account_id
+    seed_june_2021(console, account_id)
+    session, _ = http_session(console, console.alice)
+    page = session.get(console.url + "/bill", params={"month": "2021-06"})
+    assert page.status_code == 200
+    done = console.server.cli("bill", "--account", account_id, "--month", "2021-06", "--json")
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(done.stdout)
+    assert expected["complete"] and "The month is not over" not in page.text
+    shown = {
+        category: (Decimal(quantity), Decimal(amount))
+        for category, quantity, amount in re.findall(
+            r'<tr data-category="([^"]+)">.*?data-quantity="([^"]+)".*?data-amount="([^"]+)"', page.text, re.S
+        )
+    }
+    assert list(shown) == ["service use", "model storage"] == [line["category"] for line in expected["lines"]]
+    for line in expected["lines"]:
+        quantity, amount = shown[line["category"]]
+        assert (quantity, amount) == (Decimal(str(line["quantity"])), Decimal(str(line["amount"])))
+    total = re.search(r'id="bill-total" data-amount="([^"]+)"', page.text)
+    assert total and Decimal(total[1]) == Decimal(str(expected["total"])) > 0
+    assert shown["service use"][0] == Decimal("1.5")  # the migration's 1 h 30 min
+    points = re.search(r'<svg[^>]*id="chart-storage".*?<polyline[^>]*points="([^"]+)"', page.text, re.S)
+    assert points and len(points[1].split()) == len(expected["daily_storage"]) == 30
+    bob, _ = http_session(console, console.bob)
+    theirs = bob.get(console.url + "/bill", params={"month": "2021-06"}).text
+    assert re.search(r'id="bill-total" data-amount="0.00"', theirs)  # another account's usage is not theirs
+    now = session.get(console.url + "/bill")  # the current month: the bill so far
+    assert now.status_code == 200 and "The month is not over" in now.text
+
+
+def test_a_bad_month_is_a_400_page(console: Console) -> None:
+    session, _ = http_session(console, console.alice)
+    for month in ("June", "2021-13", "0000-01", "9999-12", "2021-6"):
+        page = session.get(console.url + "/bill", params={"month": month})
+        assert page.status_code == 400, month
+        assert "InvalidRequest" in page.text and "month" in page.text and "Traceback" not in page.text
+
+
+def test_reset_permissions_is_offered_only_for_the_codes_it_repairs_and_a_refusal_is_a_page(
+    console: Console, worker: Any, seaweed: servers.Seaweed, s3_admin: Any, tmp_path: Path
+) -> None:
+    session, csrf = http_session(console, console.alice)
+    folder = write_model(tmp_path / "no-reward")
+    (folder / "reward_function.py").unlink()
+    prefix = f"{uuid.uuid4().hex[:8]}/no-reward"
+    servers.upload_tree(s3_admin, folder, console.bucket, prefix)
+    name = f"noreward-{uuid.uuid4().hex[:6]}"
+    started = import_s3(session, csrf, console, name, f"s3://{console.bucket}/{prefix}", seaweed.roles.read)
+    assert started.status_code == 303, started.text
+    failed = settled(session, console, name)
+    assert (failed["status"], failed["error_code"]) == ("IMPORT_ERROR", "FILE_DOES_NOT_EXIST")
+    page = session.get(f"{console.url}/models/{name}").text
+    assert ">Update</button>" in page and "Reset permissions and retry" not in page
+    refused = session.post(f"{console.url}/models/{name}/reset", data={"csrf": csrf})
+    assert refused.status_code == 409 and "Conflict" in refused.text
+    assert "repairs ACCESS_DENIED_TO_BUCKET and ACCOUNT_RESOURCE_DOES_NOT_EXIST" in refused.text
+    assert "failed with FILE_DOES_NOT_EXIST" in refused.text
+    assert session.get(console.url + "/statuses", params={"name": name}).json()["models"][0]["status"] == (
+        "IMPORT_ERROR"
+    )  # nothing was retried
+
+
+def test_a_second_migration_with_another_role_while_one_runs_is_the_services_conflict(
+    console: Console, seaweed: servers.Seaweed
+) -> None:
+    from drmodels.clock import utcnow
+    from drmodels.registry import account_jobs
+    from drmodels.registry.db import Registry, default_url
+    from drmodels.service.jobs import worker_id
+
+    console.pool.stop_all()  # no worker: the migration stays QUEUED until this test holds it
+    account = make_account(console.server, f"mover-{uuid.uuid4().hex[:6]}")
+    session, csrf = http_session(console, account)
+    first = _start_migration(session, csrf, console, seaweed.roles.missing)
+    job_id = int(first.headers["location"].rsplit("/", 1)[1])
+    registry = Registry(default_url(console.server.data_dir), migrate=False)
+    holder = worker_id()  # this live process holds it, as a worker running it would
+    try:
+        assert account_jobs.claim(registry, job_id, holder, utcnow(), lambda _job: False) is not None
+        again = _start_migration(session, csrf, console, seaweed.roles.read)
+        assert again.status_code == 409 and "Conflict" in again.text
+        assert f"migration {job_id} of account {account.key.account_id} is running with role" in again.text
+        same = _start_migration(session, csrf, console, seaweed.roles.missing)
+        assert (
+            same.headers["location"] == first.headers["location"]
+        )  # the same role: that migration, followed
+    finally:
+        account_jobs.finish(registry, job_id, holder, None, utcnow(), error=("TEST", "ended by the test"))
+        registry.close()

@@ -15,6 +15,7 @@ from drmodels.rules.pricing import (
     SERVICE_USE,
     Prices,
     Span,
+    add_months,
     free_until,
     meter_month,
     parse_month,
@@ -111,7 +112,8 @@ def test_prices_come_from_the_settings_and_the_total_is_the_sum_of_the_lines() -
 
 
 def test_a_bad_month_is_refused() -> None:
-    for month in ("2021-13", "21-06", "June"):
+    for month in ("2021-13", "21-06", "June", "0000-01", "9999-12"):  # no date holds year 0 or 10000-01
         with pytest.raises(InvalidRequest):
             parse_month(month)
     assert parse_month("2021-06") == date(2021, 6, 1)
+    assert add_months(parse_month("9998-12"), 1) == date(9999, 1, 1)

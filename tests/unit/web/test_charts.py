@@ -1,15 +1,18 @@
-"""The charts' SVG, parsed: structure, accessibility, and every point where its value puts it."""
+"""The charts' SVG, parsed: structure, accessibility, and every point where its value puts it (the model
+page's charts and the bill's daily storage)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import date, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drmodels.rules.metrics import IterationMean, ModelMetrics, Trial
-from drmodels.web.charts import Chart, fmt, nice_ticks, render_charts
+from drmodels.rules.pricing import GIB, Bill, DayUsage, Prices, price
+from drmodels.web.charts import Chart, fmt, nice_ticks, render_charts, render_daily_storage
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -234,3 +237,37 @@ def test_control_characters_from_a_file_are_replaced_and_tiny_ranges_still_have_
     )
     root = parse(render_charts(metrics(training=rows([(6e-96, 50)])))[0])
     assert [t.get("data-value") for t in root.find(f"{NS}g[@class='axis y left']") or []] == ["0", "0.01"]
+
+
+def storage_bill(byte_days: list[tuple[int, int]], month: date = date(2021, 6, 1)) -> Bill:
+    """A bill whose days hold (bytes stored all day, of which free)."""
+    days = [
+        DayUsage(month.replace(day=i), stored * 86400, free * 86400, 0.0)
+        for i, (stored, free) in enumerate(byte_days, 1)
+    ]
+    return price("123456789012", month, days, Prices(), datetime(2021, 7, 1))
+
+
+def test_the_daily_storage_chart_draws_each_day_at_its_gigabytes_and_the_free_part() -> None:
+    chart = render_daily_storage(storage_bill([(2 * GIB, 0), (3 * GIB, GIB), (GIB // 2, GIB // 2)]))
+    assert chart is not None and chart.id == "chart-storage"
+    root = parse(chart)
+    assert decoded(root, "stored") == [(1, 2), (2, 3), (3, 0.5)]
+    assert decoded(root, "free") == [(1, 0), (2, 1), (3, 0.5)]
+    desc = root.find(f"{NS}desc")
+    assert desc is not None and desc.text == (
+        "Average model storage per day on 3 days of 2021-06: peak 3 GB on day 2, last 0.5 GB on day 3."
+    )
+    label = next(t for t in root.iter(NS + "text") if "axis-label y" in (t.get("class") or ""))
+    assert label.text == "Stored (GB, daily average)"
+
+
+def test_the_daily_storage_chart_picks_a_unit_its_peak_reads_in_and_none_before_the_month() -> None:
+    small = render_daily_storage(storage_bill([(300 * 1024, 0), (600 * 1024, 0)]))
+    assert small is not None
+    root = parse(small)
+    assert [(x, round(y)) for x, y in decoded(root, "stored")] == [(1, 300), (2, 600)]  # KB, 6-decimal GB
+    assert not series_points(root, "free")  # nothing free: no second series
+    empty = render_daily_storage(storage_bill([(0, 0)]))
+    assert empty is not None and "peak 0 GB" in empty.svg
+    assert render_daily_storage(storage_bill([])) is None  # a month that has not begun

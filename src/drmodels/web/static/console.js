@@ -1,7 +1,10 @@
 /* drmodels console: live statuses without reloading (progressive enhancement; every page works without it).
    Elements with data-live-status="NAME" show a model's status; while any shows a status that is still
    changing, the statuses are read from /console/statuses every 1.5 s and written in place. An element
-   with data-reload-when-done reloads the page once its model has finished, to show what it became. */
+   with data-reload-when-done reloads the page once its model has finished, to show what it became.
+   An element with data-live-part="URL" shows a job that runs (a migration, a source cleanup): every 1.5 s
+   it is replaced by what URL answers, the same section rendered again by the server, until the section
+   comes back without data-live-part (its job has ended). */
 (function () {
   "use strict";
   var WORKING = ["IMPORTING", "MIGRATING", "DELETING"];
@@ -48,5 +51,18 @@
       .catch(function () { window.setTimeout(poll, 5000); });
   }
 
+  function follow() {
+    var part = document.querySelector("[data-live-part]");
+    if (!part) return;
+    fetch(part.getAttribute("data-live-part"), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
+      .then(function (html) {
+        if (html !== null) part.outerHTML = html;
+        window.setTimeout(follow, html === null ? 5000 : 1500);
+      })
+      .catch(function () { window.setTimeout(follow, 5000); });
+  }
+
   window.setTimeout(poll, 1000);
+  window.setTimeout(follow, 1000);
 })();

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from drmodels.web.views import bulk, imports, model, models, session
+from drmodels.web.views import bill, bulk, imports, migrations, model, models, session
 
-ROUTES: list[BaseRoute] = [*session.ROUTES, *models.ROUTES, *model.ROUTES, *imports.ROUTES, *bulk.ROUTES]
+ROUTES: list[BaseRoute] = [
+    *session.ROUTES, *models.ROUTES, *model.ROUTES, *imports.ROUTES, *bulk.ROUTES, *migrations.ROUTES,
+    *bill.ROUTES,
+]  # fmt: skip

@@ -1,5 +1,6 @@
 """A model's page (status, every problem, the car, reward function, parameters, charts, history) and its
-actions: Update (retry), Delete (a confirmation page first), Download."""
+actions: Update (retry; for a permission error, "Reset permissions and retry" too), Delete (a confirmation
+page first), Download."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from drmodels.service.assets import FILE_SUFFIX, Asset, chunks, download_headers
 from drmodels.service.download import is_log_key
 from drmodels.service.metrics import ModelMetrics, model_metrics
 from drmodels.service.model_files import ModelFiles, model_files
+from drmodels.service.repairs import REPAIRABLE, retry_with_reset
 from drmodels.service.shapes import problems_of
 from drmodels.service.tasks import IMPORT
 from drmodels.web.charts import Chart, render_charts
@@ -115,7 +117,17 @@ async def model_page(request: Request) -> Response:
         reward_html=_reward_html(details.files.reward_function), charts=details.charts,
         metrics=details.metrics, assets=details.assets,
         retryable=model.status == error_status(model), live=model.status in WORKING,
+        resettable=_resettable(model),
     )  # fmt: skip
+
+
+def _resettable(model: Model) -> bool:
+    """Update may first reset permissions (`retry_with_reset`): the codes it repairs, an S3 source."""
+    return (
+        model.status == error_status(model)
+        and model.error_code in REPAIRABLE
+        and (model.import_src_location or "").startswith("s3://")
+    )
 
 
 async def retry(request: Request) -> Response:
@@ -129,6 +141,23 @@ async def retry(request: Request) -> Response:
 
     await run_in_threadpool(run)
     return RedirectResponse(f"{request.scope['root_path']}/models/{name}", status_code=303)
+
+
+async def retry_with_reset_permissions(request: Request) -> Response:
+    """Update after resetting permissions (the bucket policy, or the role): what was repaired, then the
+    model following its import. A refusal (another code, a local source, a model not in error) is a page."""
+    session, _ = await signed_form(request)
+    console = console_of(request)
+    name = request.path_params["name"]
+
+    def run() -> tuple[list[str], Model]:
+        service = console.models(session)
+        job_id, done = retry_with_reset(service, name)
+        console.services.deps.runner.submit(IMPORT, job_id)
+        return done, service.get(name)
+
+    done, model = await run_in_threadpool(run)
+    return page(request, "repaired.html", model=model, done=done)  # no refresh: it would GET a POST's URL
 
 
 async def confirm_delete(request: Request) -> Response:
@@ -177,6 +206,7 @@ async def download(request: Request) -> Response:
 ROUTES = [
     Route("/models/{name}", model_page),
     Route("/models/{name}/retry", retry, methods=["POST"]),
+    Route("/models/{name}/reset", retry_with_reset_permissions, methods=["POST"]),
     Route("/models/{name}/delete", confirm_delete, methods=["GET"]),
     Route("/models/{name}/delete", delete, methods=["POST"]),
     Route("/models/{name}/download/{asset}", download),
