@@ -203,9 +203,8 @@ def price(account_id: str, first: date, days: Iterable[DayUsage], prices: Prices
     )
     end = add_months(first, 1)
     complete = now >= datetime(end.year, end.month, end.day)
-    return Bill(
-        account_id, f"{first:%Y-%m}", lines, sum((line.amount for line in lines), Decimal(0)), daily, complete
-    )
+    month = f"{first.year:04d}-{first.month:02d}"  # strftime leaves years before 1000 unpadded
+    return Bill(account_id, month, lines, sum((line.amount for line in lines), Decimal(0)), daily, complete)
 
 
 def _round(value: Decimal) -> Decimal:

@@ -105,7 +105,7 @@ def retry_with_reset(service: ModelService, name: str) -> tuple[int, list[str]]:
     model = service.get(name)
     if model.error_code not in REPAIRABLE:
         raise Conflict(
-            f"--reset-permissions repairs {' and '.join(REPAIRABLE)}; model {name!r} "
+            f"resetting permissions repairs {' and '.join(REPAIRABLE)} only; model {name!r} "
             f"{'failed with ' + model.error_code if model.error_code else 'has no error'}"
         )
     source = model.import_src_location or ""

@@ -117,3 +117,7 @@ def test_a_bad_month_is_refused() -> None:
             parse_month(month)
     assert parse_month("2021-06") == date(2021, 6, 1)
     assert add_months(parse_month("9998-12"), 1) == date(9999, 1, 1)
+
+
+def test_a_bill_names_its_month_with_four_digits() -> None:
+    assert bill_for([], "0999-01", datetime(2026, 1, 1)).month == "0999-01"
